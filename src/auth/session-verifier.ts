@@ -1,0 +1,90 @@
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
+import { AuthenticationError } from './authentication-error.js';
+import { readSessionClaims, type ClaimNames, type SessionClaims } from './session-claims.js';
+
+export interface SessionVerifierOptions extends ClaimNames {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** Remote JSON Web Key Set for asymmetric tokens from an identity provider. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** Verifies session JWTs with jose: HS256 with a shared secret, or keys from a remote JWKS. */
+export class SessionVerifier {
+  private readonly secretKey?: Uint8Array;
+  private readonly jwks?: JWTVerifyGetKey;
+  private readonly verifyOptions: JWTVerifyOptions;
+
+  constructor(private readonly options: SessionVerifierOptions) {
+    if (!options.secret && !options.jwksUrl) {
+      throw new Error('SessionVerifier needs a secret or a JWKS URL');
+    }
+    this.secretKey = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+    this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+    this.verifyOptions = {
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: ['sub'],
+    };
+  }
+
+  async verify(jwt: string): Promise<SessionClaims> {
+    let algorithm: string | undefined;
+    try {
+      algorithm = decodeProtectedHeader(jwt).alg;
+    } catch {
+      throw new AuthenticationError('Malformed credentials: not a Keymint API token nor a valid JWT');
+    }
+    try {
+      const { payload } =
+        algorithm === 'HS256' && this.secretKey
+          ? await jwtVerify(jwt, this.secretKey, { ...this.verifyOptions, algorithms: ['HS256'] })
+          : this.jwks && algorithm && ASYMMETRIC_ALGORITHMS.includes(algorithm)
+            ? await jwtVerify(jwt, this.jwks, { ...this.verifyOptions, algorithms: ASYMMETRIC_ALGORITHMS })
+            : unsupportedAlgorithm(algorithm);
+      return readSessionClaims(payload, this.options);
+    } catch (error) {
+      throw explain(error);
+    }
+  }
+}
+
+function unsupportedAlgorithm(algorithm: string | undefined): never {
+  throw new AuthenticationError(
+    `Session token signed with an algorithm this server does not accept (${algorithm ?? 'none'})`,
+  );
+}
+
+/** Turns jose's errors into messages a caller can act on. */
+function explain(error: unknown): Error {
+  if (error instanceof AuthenticationError) return error;
+  if (error instanceof errors.JWTExpired) return new AuthenticationError('Session token has expired');
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new AuthenticationError('Session token signature is invalid');
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new AuthenticationError(`Session token rejected: the '${error.claim}' claim is not valid here`);
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new AuthenticationError('Session token was signed with an unknown key');
+  }
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return new AuthenticationError('Session token could not be checked: the signing keys are unavailable');
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return new AuthenticationError('Session token signed with an algorithm this server does not accept');
+  }
+  if (error instanceof errors.JOSEError) return new AuthenticationError('Malformed session token');
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,129 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import { GraphQLError, Kind } from 'graphql';
+import type { Context } from './context.js';
+import type { TokenAction } from './auth/principal.js';
+import type { Principal } from './auth/principal.js';
+import type { Team } from './modules/team/team.entity.js';
+import type { Revocation } from './modules/token/revocation.entity.js';
+import type { Token } from './modules/token/token.entity.js';
+import type { User } from './modules/user/user.entity.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from './modules/common/errors.js';
+import { decodeGlobalId, encodeGlobalId, UNKNOWN_TYPE } from './global-id.js';
+
+/**
+ * The schema builder: plugins, scalars and the authorization vocabulary. It defines no object
+ * types; each module adds its own.
+ */
+export interface AuthScopes {
+  /** A verified session or an active API token. */
+  authenticated: boolean;
+  /** Token management: always allowed to a session, only explicitly to an API token. */
+  tokenAction: TokenAction;
+  /** Whether the caller may see this token (by entity or by id). Hidden looks like absent. */
+  tokenVisible: Token | string;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: AuthScopes;
+  DefaultAuthStrategy: 'all';
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string };
+  };
+  // Named here so that modules refer to each other's types by name, never by importing schema files.
+  Objects: {
+    User: User;
+    Team: Team;
+    Token: Token;
+    Revocation: Revocation;
+    Viewer: Principal;
+  };
+}>({
+  // scope-auth wraps resolvers inside the errors plugin, so an authorization failure that is a
+  // registered error class (ForbiddenError, NotFoundError) becomes a member of a result union.
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    defaultStrategy: 'all',
+    authScopes: (ctx) => ctx.authScopes,
+    unauthorizedError: (_parent, ctx, _info, result) => authorizationError(ctx, result.failure),
+  },
+  errors: {
+    directResult: true,
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    encodeGlobalID: encodeGlobalId,
+    decodeGlobalID: decodeGlobalId,
+    nodeQueryOptions: {
+      authScopes: { authenticated: true },
+      // A malformed or unknown id is simply absent, like an object the caller may not see.
+      resolve: (_root, { id }, _ctx, _info, resolveNode) => (id.typename === UNKNOWN_TYPE ? null : resolveNode(id)),
+    },
+    nodesQueryOptions: false,
+  },
+});
+
+/**
+ * One mapping from a failed scope to what the caller sees: no credentials is UNAUTHENTICATED,
+ * a missing management permission is FORBIDDEN, and an object the caller may not see is
+ * indistinguishable from one that does not exist.
+ */
+function authorizationError(ctx: Context, failure: AuthFailure): Error {
+  if (!ctx.principal) return new UnauthenticatedError(ctx.authenticationProblem);
+  const scopes = failedScopes(failure);
+  const action = scopes.find((s) => s.scope === 'tokenAction');
+  if (action) {
+    return new ForbiddenError(
+      `This API token may not do this: its own permissions must include '${String(action.parameter)}'`,
+    );
+  }
+  if (scopes.some((s) => s.scope === 'tokenVisible')) return new NotFoundError('Token not found');
+  return new ForbiddenError('Not allowed');
+}
+
+function failedScopes(failure: AuthFailure): { scope: string; parameter: unknown }[] {
+  switch (failure.kind) {
+    case AuthScopeFailureType.AuthScope:
+      return [{ scope: failure.scope, parameter: failure.parameter }];
+    case AuthScopeFailureType.AllAuthScopes:
+    case AuthScopeFailureType.AnyAuthScopes:
+      return failure.failures.flatMap(failedScopes);
+    default:
+      return [];
+  }
+}
+
+builder.scalarType('DateTime', {
+  description: 'An instant, as an ISO-8601 string with a time zone (e.g. 2026-01-31T12:00:00Z).',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw invalidDateTime();
+    return parseDateTime(ast.value);
+  },
+});
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_WITH_ZONE.test(value)) throw invalidDateTime();
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalidDateTime();
+  return date;
+}
+
+function invalidDateTime(): GraphQLError {
+  return new GraphQLError('DateTime must be an ISO-8601 string with a time zone, e.g. 2026-01-31T12:00:00Z', {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+}
+
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Everything else receives a parsed `Config`,
+ * so a bad value stops start-up here, with a message naming the variable.
+ */
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    error: 'expected one of true, false, 1, 0, yes, no',
+  })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().min(1).default('./.data'),
+
+  AUTH_JWT_SECRET: optionalString.pipe(
+    z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
+  ),
+  AUTH_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  AUTH_CLAIM_PERMISSIONS: z.string().min(1).default('permissions'),
+  AUTH_CLAIM_ADMIN: z.string().min(1).default('admin'),
+
+  TOKEN_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,7}$/, 'expected 1-8 lowercase letters or digits, starting with a letter')
+    .default('km'),
+  MAX_TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  REQUIRE_TOKEN_EXPIRY: booleanFlag.default(true),
+});
+
+/** The environment variables Keymint reads, as strings (what process.env holds). */
+export type Env = Partial<Record<keyof z.input<typeof envSchema>, string>>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: { url?: string; poolMax: number; dataDir: string };
+  auth: {
+    jwtSecret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    permissionsClaim: string;
+    adminClaim: string;
+  };
+  tokens: {
+    prefix: string;
+    maxLifetimeDays: number;
+    requireExpiry: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+    throw new ConfigError([
+      'AUTH_JWT_SECRET or AUTH_JWKS_URL: session verification must be configured when NODE_ENV=production',
+    ]);
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, dataDir: e.DATA_DIR },
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      permissionsClaim: e.AUTH_CLAIM_PERMISSIONS,
+      adminClaim: e.AUTH_CLAIM_ADMIN,
+    },
+    tokens: {
+      prefix: e.TOKEN_PREFIX,
+      maxLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
+      requireExpiry: e.REQUIRE_TOKEN_EXPIRY,
+    },
+  };
+}

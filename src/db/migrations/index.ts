@@ -1,0 +1,11 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121000000_initial } from './Migration20261121000000_initial.js';
+
+/**
+ * Every migration, in order. The Migrator reads this list instead of globbing the folder, so the
+ * same code runs under tsx, vitest and a compiled build. `npm run migration:create` writes new
+ * files into this folder; add each one here.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261121000000_initial', class: Migration20261121000000_initial },
+];

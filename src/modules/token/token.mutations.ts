@@ -1,0 +1,152 @@
+import { builder } from '../../builder.js';
+import { parseGlobalId } from '../../global-id.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../common/errors.js';
+import type { Token } from './token.entity.js';
+import { DayOfWeekEnum, TokenRef } from './token.schema.js';
+
+const TimeRestrictionsInput = builder.inputType('TimeRestrictionsInput', {
+  description: 'When the token may be used. Give daysOfWeek, a startTime/endTime window, or both.',
+  fields: (t) => ({
+    daysOfWeek: t.field({ type: [DayOfWeekEnum] }),
+    startTime: t.string({ description: '"HH:MM" (24-hour), in timeZone.' }),
+    endTime: t.string({ description: '"HH:MM"; before startTime means the window crosses midnight.' }),
+    timeZone: t.string({ description: 'IANA time zone (default UTC).' }),
+  }),
+});
+
+const UsageLimitsInput = builder.inputType('UsageLimitsInput', {
+  description: 'Positive whole numbers; leave a limit out for none of that kind.',
+  fields: (t) => ({
+    requestsPerMinute: t.int(),
+    requestsPerHour: t.int(),
+    requestsPerDay: t.int(),
+    maxTotalRequests: t.int({ description: 'Lifetime total.' }),
+  }),
+});
+
+const MintTokenInput = builder.inputType('MintTokenInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: '1-64 characters, unique among your active tokens.' }),
+    description: t.string({ description: 'At most 500 characters.' }),
+    expiresInDays: t.int({ description: '1..MAX_TOKEN_LIFETIME_DAYS. Give this or expiresAt.' }),
+    expiresAt: t.field({ type: 'DateTime', description: 'A future instant within the maximum lifetime.' }),
+    teamId: t.id({ description: 'Mint a team token in a team you belong to.' }),
+    permissions: t.stringList({
+      description: 'Each "*" or "category.action" ("category.*" allowed), all held by you. Empty: inherit yours at use.',
+    }),
+    serverId: t.string({ description: 'Bind the token to one server (at most 128 characters).' }),
+    ipRestrictions: t.stringList({ description: 'IPv4/IPv6 addresses or CIDR ranges.' }),
+    tags: t.stringList({ description: 'Up to 20 tags of 1-32 characters.' }),
+    timeRestrictions: t.field({ type: TimeRestrictionsInput }),
+    usageLimits: t.field({ type: UsageLimitsInput }),
+  }),
+});
+
+const UpdateTokenInput = builder.inputType('UpdateTokenInput', {
+  description:
+    'Only the fields given change. For description, serverId, expiresAt, timeRestrictions and usageLimits, null clears the value.',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    description: t.string(),
+    expiresInDays: t.int({ description: 'A new expiry, counted from now.' }),
+    expiresAt: t.field({ type: 'DateTime' }),
+    permissions: t.stringList(),
+    serverId: t.string(),
+    ipRestrictions: t.stringList(),
+    tags: t.stringList(),
+    timeRestrictions: t.field({ type: TimeRestrictionsInput }),
+    usageLimits: t.field({ type: UsageLimitsInput }),
+  }),
+});
+
+const RevokeTokenInput = builder.inputType('RevokeTokenInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    reason: t.string({ description: 'At most 500 characters (default "Revoked by user").' }),
+  }),
+});
+
+const MintTokenPayload = builder.objectRef<{ token: Token; secret: string }>('MintTokenPayload').implement({
+  fields: (t) => ({
+    token: t.field({ type: TokenRef, resolve: (payload) => payload.token }),
+    secret: t.exposeString('secret', {
+      description: 'The token itself. Shown only in this response: store it now; Keymint keeps only a hash.',
+    }),
+  }),
+});
+
+const UpdateTokenPayload = builder.objectRef<{ token: Token }>('UpdateTokenPayload').implement({
+  fields: (t) => ({ token: t.field({ type: TokenRef, resolve: (payload) => payload.token }) }),
+});
+
+const RevokeTokenPayload = builder.objectRef<{ token: Token }>('RevokeTokenPayload').implement({
+  fields: (t) => ({ token: t.field({ type: TokenRef, resolve: (payload) => payload.token }) }),
+});
+
+/** Loads a token the mutation's scopes have already found visible (the load is cached). */
+async function visibleToken(ctx: { loaders: { tokenById: { load(id: string): Promise<Token | null> } } }, id: string) {
+  const token = await ctx.loaders.tokenById.load(parseGlobalId('Token', id)!);
+  if (!token) throw new NotFoundError('Token not found');
+  return token;
+}
+
+builder.mutationFields((t) => ({
+  mintToken: t.field({
+    type: MintTokenPayload,
+    description: 'Creates an API token. The secret is in this response and nowhere else, ever.',
+    args: { input: t.arg({ type: MintTokenInput, required: true }) },
+    errors: {
+      types: [ValidationError, ConflictError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'MintTokenResult' },
+    },
+    authScopes: { authenticated: true, tokenAction: 'tokens.create' },
+    resolve: async (_root, { input }, ctx) => {
+      const teamId = input.teamId == null ? null : parseGlobalId('Team', input.teamId);
+      if (input.teamId != null && !teamId) throw new NotFoundError('Team not found');
+      return ctx.tokens.mint(ctx.principal!, { ...input, teamId });
+    },
+  }),
+
+  updateToken: t.field({
+    type: UpdateTokenPayload,
+    description: 'Changes an active token. Revoked and expired tokens cannot be changed.',
+    args: { input: t.arg({ type: UpdateTokenInput, required: true }) },
+    errors: {
+      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError],
+      directResult: true,
+      union: { name: 'UpdateTokenResult' },
+    },
+    authScopes: (_root, { input }) => ({
+      authenticated: true,
+      tokenAction: 'tokens.update',
+      tokenVisible: input.id,
+    }),
+    resolve: async (_root, { input }, ctx) => {
+      const { id, ...changes } = input;
+      const token = await visibleToken(ctx, id);
+      return { token: await ctx.tokens.update(ctx.principal!, token, changes) };
+    },
+  }),
+
+  revokeToken: t.field({
+    type: RevokeTokenPayload,
+    description: 'Revokes a token at once. Revoking again returns the first revocation unchanged.',
+    args: { input: t.arg({ type: RevokeTokenInput, required: true }) },
+    errors: {
+      types: [NotFoundError, ForbiddenError, ValidationError],
+      directResult: true,
+      union: { name: 'RevokeTokenResult' },
+    },
+    authScopes: (_root, { input }) => ({
+      authenticated: true,
+      tokenAction: 'tokens.revoke',
+      tokenVisible: input.id,
+    }),
+    resolve: async (_root, { input }, ctx) => {
+      const token = await visibleToken(ctx, input.id);
+      return { token: await ctx.tokens.revoke(ctx.principal!, token, input.reason) };
+    },
+  }),
+}));

@@ -1,0 +1,191 @@
+import { builder } from '../../builder.js';
+import { parseGlobalId } from '../../global-id.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
+import { decodeCursor, encodeCursor, type TokenListFilter } from './token.repository.js';
+import { canSeeToken } from './token.access.js';
+
+export const TokenStatusEnum = builder.enumType('TokenStatus', {
+  values: {
+    ACTIVE: { description: 'Usable now.' },
+    EXPIRED: { description: 'Past its expiry; it no longer authenticates.' },
+    REVOKED: { description: 'Revoked; it no longer authenticates.' },
+  } as const,
+});
+
+export const DayOfWeekEnum = builder.enumType('DayOfWeek', { values: DAYS_OF_WEEK });
+
+const TimeRestrictionsRef = builder.objectRef<TimeRestrictions>('TimeRestrictions').implement({
+  description: 'When the token may be used. A window whose end is before its start crosses midnight.',
+  fields: (t) => ({
+    daysOfWeek: t.field({
+      type: [DayOfWeekEnum],
+      nullable: true,
+      description: 'The days it may be used; null means every day.',
+      resolve: (r) => r.daysOfWeek,
+    }),
+    startTime: t.exposeString('startTime', { nullable: true, description: '"HH:MM", in timeZone.' }),
+    endTime: t.exposeString('endTime', { nullable: true, description: '"HH:MM", in timeZone.' }),
+    timeZone: t.exposeString('timeZone', { description: 'IANA time zone, e.g. Europe/Paris.' }),
+  }),
+});
+
+const UsageLimitsRef = builder.objectRef<UsageLimits>('UsageLimits').implement({
+  description: 'How often the token may be used. Null means no limit of that kind.',
+  fields: (t) => ({
+    requestsPerMinute: t.exposeInt('requestsPerMinute', { nullable: true }),
+    requestsPerHour: t.exposeInt('requestsPerHour', { nullable: true }),
+    requestsPerDay: t.exposeInt('requestsPerDay', { nullable: true }),
+    maxTotalRequests: t.exposeInt('maxTotalRequests', { nullable: true }),
+  }),
+});
+
+builder.objectType('Revocation', {
+  description: 'When, by whom and why a token was revoked.',
+  fields: (t) => ({
+    revokedAt: t.expose('revokedAt', { type: 'DateTime' }),
+    revokedBy: t.exposeString('revokedBy', { description: 'The email of whoever revoked it.' }),
+    reason: t.exposeString('reason', { nullable: true }),
+  }),
+});
+
+export const TokenRef = builder.node('Token', {
+  description: 'An API token. Its secret is shown once, when it is minted, and never stored.',
+  id: { resolve: (token) => token.id },
+  isTypeOf: (value) => value instanceof Token,
+  // The backstop: however a Token is reached, only a caller who may see it reads its fields.
+  authScopes: (token) => ({ tokenVisible: token }),
+  loadOne: async (id, ctx) => {
+    const token = await ctx.loaders.tokenById.load(id);
+    return token && ctx.principal && canSeeToken(ctx.principal, token) ? token : null;
+  },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    prefix: t.exposeString('prefix', {
+      description: 'The first characters of the secret, to recognise it in lists and logs.',
+    }),
+    status: t.field({ type: TokenStatusEnum, resolve: (token, _args, ctx) => token.status(ctx.clock()) }),
+    permissions: t.exposeStringList('permissions', {
+      description: "What the token may do. Empty: it acts with its owner's permissions at use time.",
+    }),
+    serverId: t.exposeString('serverId', { nullable: true, description: 'The one server it is valid for.' }),
+    ipRestrictions: t.exposeStringList('ipRestrictions', {
+      description: 'Addresses or CIDR ranges it may be used from; empty means anywhere.',
+    }),
+    tags: t.exposeStringList('tags'),
+    timeRestrictions: t.field({
+      type: TimeRestrictionsRef,
+      nullable: true,
+      resolve: (token) => token.timeRestrictions,
+    }),
+    usageLimits: t.field({ type: UsageLimitsRef, nullable: true, resolve: (token) => token.usageLimits }),
+    owner: t.field({
+      type: 'User',
+      resolve: async (token, _args, ctx) => (await ctx.loaders.userById.load(token.owner.id))!,
+    }),
+    team: t.field({
+      type: 'Team',
+      nullable: true,
+      resolve: (token, _args, ctx) => (token.team ? ctx.loaders.teamById.load(token.team.id) : null),
+    }),
+    revocation: t.field({
+      type: 'Revocation',
+      nullable: true,
+      // Only revoked tokens have one, and the row says so: no lookup for the others.
+      resolve: (token, _args, ctx) => (token.revokedAt ? ctx.loaders.revocationByTokenId.load(token.id) : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    usageCount: t.exposeInt('usageCount'),
+  }),
+});
+
+interface TokenConnectionShape {
+  edges: { cursor: string; node: Token }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  /** Counted only when asked for. */
+  totalCount: () => Promise<number>;
+}
+
+export const TokenConnection = builder.connectionObject(
+  {
+    type: TokenRef,
+    name: 'TokenConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'How many tokens match, across all pages.',
+        resolve: (connection) => (connection as unknown as TokenConnectionShape).totalCount(),
+      }),
+    }),
+  },
+  { name: 'TokenEdge' },
+);
+
+const PAGE = { default: 50, max: 100 };
+
+builder.queryFields((t) => ({
+  token: t.field({
+    type: TokenRef,
+    nullable: true,
+    description: 'A token by id; null when it does not exist or is not visible to the caller.',
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ authenticated: true, tokenAction: 'tokens.read', tokenVisible: args.id }),
+    // Hidden looks like absent: null, with no error entry.
+    unauthorizedResolver: (_root, _args, _ctx, _info, error) => hideNotFound(error),
+    // The scope has already loaded the token and checked it, so the id parses and the load is cached.
+    resolve: (_root, args, ctx) => ctx.loaders.tokenById.load(parseGlobalId('Token', args.id)!),
+  }),
+  tokens: t.field({
+    type: TokenConnection,
+    description: "The caller's tokens, newest first. `search` matches the name or the display prefix.",
+    args: {
+      first: t.arg.int({ description: `1-${PAGE.max}, default ${PAGE.default}` }),
+      after: t.arg.string(),
+      includeInactive: t.arg.boolean({ defaultValue: false, description: 'Include revoked and expired tokens.' }),
+      search: t.arg.string(),
+      tag: t.arg.string(),
+    },
+    authScopes: { authenticated: true, tokenAction: 'tokens.read' },
+    resolve: async (_root, args, ctx) => {
+      const first = args.first ?? PAGE.default;
+      if (!Number.isInteger(first) || first < 1 || first > PAGE.max) {
+        throw new BadUserInputError(`first must be between 1 and ${PAGE.max}`, 'first');
+      }
+      const after = args.after ? decodeCursor(args.after) : null;
+      if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
+      if (args.search && args.search.length > 200) {
+        throw new BadUserInputError('search must be at most 200 characters', 'search');
+      }
+      const filter: TokenListFilter = {
+        ownerId: ctx.principal!.user.id,
+        includeInactive: args.includeInactive ?? false,
+        search: args.search,
+        tag: args.tag,
+        now: ctx.clock(),
+      };
+      const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
+      for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
+      const edges = tokens.map((token) => ({ cursor: encodeCursor(token), node: token }));
+      const connection: TokenConnectionShape = {
+        edges,
+        pageInfo: {
+          hasNextPage,
+          hasPreviousPage: after !== null,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+        totalCount: () => ctx.tokens.count(filter),
+      };
+      return connection as never;
+    },
+  }),
+}));
+
+/** Hidden looks like absent: a NotFoundError from the visibility scope becomes a plain null. */
+function hideNotFound(error: Error): null {
+  if (error instanceof NotFoundError) return null;
+  throw error;
+}

@@ -1,0 +1,14 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './modules/common/errors.schema.js';
+import './modules/user/user.schema.js';
+import './modules/team/team.schema.js';
+import './modules/token/token.schema.js';
+import './modules/token/token.mutations.js';
+
+export const schema: GraphQLSchema = builder.toSchema();
+
+/** The public contract as checked in to schema.graphql: sorted, so diffs show real changes only. */
+export function printContract(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

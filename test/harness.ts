@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig, type Config, type Env } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createOrm, type DatabaseTarget } from '../src/db/orm.js';
+import { migrate } from '../src/db/migrate.js';
+import { signSession, type SessionToSign } from '../src/auth/session-signer.js';
+import type { Clock } from '../src/clock.js';
+
+/**
+ * One Keymint per test file, on its own database: an in-memory PGlite by default, or a fresh
+ * database on the PostgreSQL server named by TEST_DATABASE_URL (dropped afterwards). Tests seed
+ * their own users, so they do not depend on each other's data or order.
+ */
+
+export const TEST_SECRET = 'test-session-secret-that-is-long-enough-for-hs256';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Headers;
+  data: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+  body: any;
+}
+
+export interface TestUser {
+  subject: string;
+  email: string;
+  jwt: string;
+}
+
+export interface TestApp {
+  app: App;
+  orm: MikroORM;
+  config: Config;
+  target: DatabaseTarget;
+  /** Sends a GraphQL operation in-process through yoga.fetch. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** A new user with a signed session. */
+  user(session?: Partial<SessionToSign>): Promise<TestUser>;
+  /** Counts the SQL statements sent while `fn` runs. */
+  countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Partial<Env>;
+  clock?: Clock;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_JWT_SECRET: TEST_SECRET,
+    ...options.env,
+  });
+  const database = await createTestDatabase();
+  let recording: string[] | null = null;
+  const orm = await createOrm(database.target, {
+    onQuery: (sql) => recording?.push(sql),
+  });
+  await migrate(orm, database.target);
+  const app = createApp({
+    config,
+    orm,
+    logger: createLogger(config),
+    clock: options.clock,
+    sessionSecret: config.auth.jwtSecret,
+  });
+
+  return {
+    app,
+    orm,
+    config,
+    target: database.target,
+    async gql(query, variables, auth = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...auth.headers };
+      if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+      const response = await app.yoga.fetch('http://keymint.test/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = await response.json();
+      return { status: response.status, headers: response.headers, data: body.data, errors: body.errors, body };
+    },
+    async user(session = {}) {
+      const id = randomUUID();
+      const subject = session.subject ?? `test|${id}`;
+      const email = session.email ?? `user-${id}@example.com`;
+      const jwt = await signSession(TEST_SECRET, { ...session, subject, email });
+      return { subject, email, jwt };
+    },
+    async countStatements(fn) {
+      recording = [];
+      try {
+        const result = await fn();
+        return { result, statements: recording };
+      } finally {
+        recording = null;
+      }
+    },
+    async close() {
+      await orm.close(true);
+      await database.drop();
+    },
+  };
+}
+
+async function createTestDatabase(): Promise<{ target: DatabaseTarget; drop: () => Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) return { target: { kind: 'embedded' }, drop: async () => {} };
+
+  const name = `keymint_test_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    target: { kind: 'server', url: url.toString(), poolMax: 5 },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`drop database if exists "${name}" with (force)`);
+      await client.end();
+    },
+  };
+}
+
+/** Shorthand for the mint mutation with the fields most tests read back. */
+export const MINT = /* GraphQL */ `
+  mutation Mint($input: MintTokenInput!) {
+    mintToken(input: $input) {
+      __typename
+      ... on MintTokenPayload {
+        secret
+        token { id name description prefix status permissions serverId ipRestrictions tags
+          timeRestrictions { daysOfWeek startTime endTime timeZone }
+          usageLimits { requestsPerMinute requestsPerHour requestsPerDay maxTotalRequests }
+          owner { id email } team { id name } revocation { revokedAt revokedBy reason }
+          createdAt expiresAt lastUsedAt usageCount }
+      }
+      ... on ValidationError { message fieldErrors { path message } }
+      ... on Error { message }
+    }
+  }
+`;
+
+export async function mintToken(t: TestApp, jwt: string, input: Record<string, unknown>) {
+  const response = await t.gql(MINT, { input: { expiresInDays: 30, ...input } }, { token: jwt });
+  return response.data?.mintToken;
+}
+
+export const UPDATE = /* GraphQL */ `
+  mutation Update($input: UpdateTokenInput!) {
+    updateToken(input: $input) {
+      __typename
+      ... on UpdateTokenPayload {
+        token { id name description status permissions serverId ipRestrictions tags expiresAt
+          timeRestrictions { daysOfWeek startTime endTime timeZone }
+          usageLimits { requestsPerMinute requestsPerHour requestsPerDay maxTotalRequests } }
+      }
+      ... on ValidationError { message fieldErrors { path message } }
+      ... on Error { message }
+    }
+  }
+`;
+
+export const REVOKE = /* GraphQL */ `
+  mutation Revoke($input: RevokeTokenInput!) {
+    revokeToken(input: $input) {
+      __typename
+      ... on RevokeTokenPayload { token { id status revocation { revokedAt revokedBy reason } } }
+      ... on ValidationError { message fieldErrors { path message } }
+      ... on Error { message }
+    }
+  }
+`;
+
+export async function updateToken(t: TestApp, jwt: string, input: Record<string, unknown>) {
+  return (await t.gql(UPDATE, { input }, { token: jwt })).data?.updateToken;
+}
+
+export async function revokeToken(t: TestApp, jwt: string, input: Record<string, unknown>) {
+  return (await t.gql(REVOKE, { input }, { token: jwt })).data?.revokeToken;
+}
+
+/** A token id that is well-formed but belongs to nothing. */
+export function randomTokenId(): string {
+  return `tok_${randomUUID()}`;
+}
