@@ -31,6 +31,7 @@ export interface App {
 
 const READY_TIMEOUT_MS = 2_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 const GRAPHIQL_QUERY = `# Welcome to Keymint.
 #
@@ -55,7 +56,7 @@ export function createApp(deps: AppDependencies): App {
     tokenPrefix: config.tokens.prefix,
     clock,
   });
-  const requestIds = new WeakMap<Request, string>();
+  const requests = new WeakMap<Request, { id: string; startedAt: number }>();
 
   const isReady = async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -74,14 +75,30 @@ export function createApp(deps: AppDependencies): App {
     }
   };
 
-  const requestIdPlugin: Plugin = {
+  // Every request gets an id (the caller's x-request-id when it is sane), echoed in the response
+  // and carried by every log line about it. One access-log line per request; never the query
+  // string or headers, which may carry credentials.
+  const requestLogPlugin: Plugin = {
     onRequest({ request }) {
       const given = request.headers.get('x-request-id');
-      requestIds.set(request, given && REQUEST_ID.test(given) ? given : randomUUID());
+      requests.set(request, { id: given && REQUEST_ID.test(given) ? given : randomUUID(), startedAt: performance.now() });
     },
     onResponse({ request, response }) {
-      const id = requestIds.get(request);
-      if (id) response.headers.set('x-request-id', id);
+      const started = requests.get(request);
+      if (!started) return;
+      response.headers.set('x-request-id', started.id);
+      const path = new URL(request.url).pathname;
+      const level = PROBE_PATHS.has(path) ? 'debug' : 'info';
+      logger[level](
+        {
+          requestId: started.id,
+          method: request.method,
+          path,
+          status: response.status,
+          ms: Math.round((performance.now() - started.startedAt) * 10) / 10,
+        },
+        'request',
+      );
     },
   };
 
@@ -134,9 +151,9 @@ export function createApp(deps: AppDependencies): App {
         logger.debug(err ? { err } : {}, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ') || 'yoga error');
       },
     },
-    plugins: [requestIdPlugin, probesPlugin, useCSRFPrevention(), errorLogPlugin],
+    plugins: [requestLogPlugin, probesPlugin, useCSRFPrevention(), errorLogPlugin],
     context: async ({ request }) => {
-      const requestId = requestIds.get(request) ?? randomUUID();
+      const requestId = requests.get(request)?.id ?? randomUUID();
       try {
         return await createContext(
           { config, clock, logger, em: orm.em, authenticator },
