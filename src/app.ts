@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setInterval as every } from 'node:timers';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -7,10 +8,15 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import { RequestAuthenticator } from './authenticate.js';
+import { clientIpOf, RequestAuthenticator } from './authenticate.js';
 import { SessionVerifier } from './auth/session-verifier.js';
 import { createContext, type Context } from './context.js';
 import { schema } from './schema.js';
+import { UsageRecorder } from './modules/usage/usage-recorder.js';
+import { RateLimits } from './modules/verification/rate-limits.js';
+import { TokenVerifier } from './modules/verification/token-verifier.js';
+import { VerificationCache } from './modules/verification/verification-cache.js';
+import { verificationRoutes } from './routes/verification.routes.js';
 
 export interface AppDependencies {
   config: Config;
@@ -21,15 +27,23 @@ export interface AppDependencies {
   sessionSecret?: string;
 }
 
+type ServerContext = { req?: IncomingMessage; res?: ServerResponse };
+
 export interface App {
-  yoga: YogaServerInstance<Record<string, never>, Context>;
-  /** The node:http request listener. */
+  yoga: YogaServerInstance<ServerContext, Context>;
+  /** The node:http request listener: the plain routes first, then yoga. */
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Whether the database answers: what /readyz reports. */
   isReady: () => Promise<boolean>;
+  verifier: TokenVerifier;
+  usage: UsageRecorder;
+  /** Stops background work and writes what is still buffered. */
+  close: () => Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 2_000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const DAY_MS = 86_400_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -51,11 +65,46 @@ export function createApp(deps: AppDependencies): App {
     deps.sessionSecret || config.auth.jwksUrl
       ? new SessionVerifier({ ...config.auth, secret: deps.sessionSecret })
       : null;
+  const usage = new UsageRecorder(
+    orm,
+    { flushIntervalMs: config.usage.flushIntervalMs, flushBatch: config.usage.flushBatch },
+    logger,
+  );
+  usage.start();
+  const verifier = new TokenVerifier({
+    orm,
+    clock,
+    tokenPrefix: config.tokens.prefix,
+    cache: new VerificationCache({
+      max: config.verification.cacheMax,
+      ttlMs: config.verification.cacheTtlMs,
+      negativeTtlMs: config.verification.negativeTtlMs,
+    }),
+    rateLimits: new RateLimits(),
+    usage,
+  });
   const authenticator = new RequestAuthenticator({
     sessionVerifier,
+    tokenVerifier: verifier,
     tokenPrefix: config.tokens.prefix,
+    serverId: config.serverId,
     clock,
   });
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = verificationRoutes({
+    config,
+    logger,
+    authenticator,
+    verifier,
+    usage,
+    em: () => orm.em.fork(),
+  });
+  // Old usage events go in small batches, hourly, so PGlite's single connection never stalls.
+  const prune = () =>
+    usage
+      .prune(new Date(clock().getTime() - config.usage.retentionDays * DAY_MS))
+      .then((deleted) => deleted > 0 && logger.info({ deleted }, 'pruned old usage events'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'pruning usage events failed'));
+  const pruneTimer = every(() => void prune(), PRUNE_EVERY_MS).unref();
   const requests = new WeakMap<Request, { id: string; startedAt: number }>();
 
   const isReady = async () => {
@@ -133,7 +182,7 @@ export function createApp(deps: AppDependencies): App {
     },
   };
 
-  const yoga = createYoga<Record<string, never>, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
@@ -152,12 +201,21 @@ export function createApp(deps: AppDependencies): App {
       },
     },
     plugins: [requestLogPlugin, probesPlugin, useCSRFPrevention(), errorLogPlugin],
-    context: async ({ request }) => {
+    context: async ({ request, req }) => {
       const requestId = requests.get(request)?.id ?? randomUUID();
+      const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator },
-          request.headers,
+          { config, clock, logger, em: orm.em, authenticator, verifier },
+          {
+            authorization: headers.get('authorization'),
+            cookie: headers.get('cookie'),
+            // In-process requests (yoga.fetch) have no socket: only a trusted proxy header can say.
+            clientIp: clientIpOf(req?.socket.remoteAddress, headers.get('x-forwarded-for'), config.trustProxyHops),
+            method: request.method,
+            endpoint: new URL(request.url).pathname,
+            userAgent: headers.get('user-agent'),
+          },
           requestId,
         );
       } catch (error) {
@@ -169,7 +227,17 @@ export function createApp(deps: AppDependencies): App {
 
   return {
     yoga,
-    handle: (req, res) => void yoga(req, res),
+    handle: (req, res) => {
+      const route = routes[`${req.method} ${(req.url ?? '/').split('?')[0]}`];
+      if (route) void route(req, res);
+      else void yoga(req, res);
+    },
     isReady,
+    verifier,
+    usage,
+    close: async () => {
+      clearInterval(pruneTimer);
+      await usage.close();
+    },
   };
 }

@@ -24,6 +24,10 @@ export interface AuthScopes {
   tokenAction: TokenAction;
   /** Whether the caller may see this token (by entity or by id). Hidden looks like absent. */
   tokenVisible: Token | string;
+  /** May verify other people's tokens: holds tokens.verify (an API token: in its own list). */
+  verifier: boolean;
+  /** The caller is an OWNER of this team (by database id). */
+  teamOwner: string;
 }
 
 export const builder = new SchemaBuilder<{
@@ -33,6 +37,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    Date: { Input: string; Output: string };
     ID: { Input: string; Output: string };
   };
   // Named here so that modules refer to each other's types by name, never by importing schema files.
@@ -76,14 +81,22 @@ export const builder = new SchemaBuilder<{
  * indistinguishable from one that does not exist.
  */
 function authorizationError(ctx: Context, failure: AuthFailure): Error {
-  if (!ctx.principal) return new UnauthenticatedError(ctx.authenticationProblem);
+  if (!ctx.principal) {
+    return new UnauthenticatedError(ctx.authFailure ?? { message: 'Authentication required', code: 'UNAUTHENTICATED' });
+  }
   const scopes = failedScopes(failure);
+  if (scopes.some((s) => s.scope === 'verifier')) {
+    return new ForbiddenError(
+      "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)",
+    );
+  }
   const action = scopes.find((s) => s.scope === 'tokenAction');
   if (action) {
     return new ForbiddenError(
       `This API token may not do this: its own permissions must include '${String(action.parameter)}'`,
     );
   }
+  if (scopes.some((s) => s.scope === 'teamOwner')) return new ForbiddenError('Only the team’s owners may see this');
   if (scopes.some((s) => s.scope === 'tokenVisible')) return new NotFoundError('Token not found');
   return new ForbiddenError('Not allowed');
 }
@@ -109,6 +122,26 @@ builder.scalarType('DateTime', {
     return parseDateTime(ast.value);
   },
 });
+
+builder.scalarType('Date', {
+  description: 'A calendar day, as YYYY-MM-DD (UTC where it stands for a period).',
+  serialize: (value) => value,
+  parseValue: (value) => parseDate(value),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw invalidDate();
+    return parseDate(ast.value);
+  },
+});
+
+function parseDate(value: unknown): string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw invalidDate();
+  if (new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw invalidDate();
+  return value;
+}
+
+function invalidDate(): GraphQLError {
+  return new GraphQLError('Date must be a calendar day as YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
+}
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 

@@ -47,6 +47,19 @@ const envSchema = z.object({
     .default('km'),
   MAX_TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   REQUIRE_TOKEN_EXPIRY: booleanFlag.default(true),
+
+  SERVER_ID: z.string().trim().min(1).max(128).default('keymint'),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2})$/, 'expected true, false, or the number of proxies in front of Keymint')
+    .default('false')
+    .transform((value) => (value === 'true' ? 1 : value === 'false' ? 0 : Number(value))),
+  VERIFY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
+  VERIFY_CACHE_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  VERIFY_NEGATIVE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  USAGE_FLUSH_BATCH: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
 });
 
 /** The environment variables Keymint reads, as strings (what process.env holds). */
@@ -70,6 +83,20 @@ export interface Config {
     prefix: string;
     maxLifetimeDays: number;
     requireExpiry: boolean;
+  };
+  /** This instance's own server id: tokens bound to another server cannot call Keymint. */
+  serverId: string;
+  /** How many reverse proxies to trust for X-Forwarded-For (0: use the socket's address). */
+  trustProxyHops: number;
+  verification: {
+    cacheTtlMs: number;
+    cacheMax: number;
+    negativeTtlMs: number;
+  };
+  usage: {
+    flushIntervalMs: number;
+    flushBatch: number;
+    retentionDays: number;
   };
 }
 
@@ -111,6 +138,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       prefix: e.TOKEN_PREFIX,
       maxLifetimeDays: e.MAX_TOKEN_LIFETIME_DAYS,
       requireExpiry: e.REQUIRE_TOKEN_EXPIRY,
+    },
+    serverId: e.SERVER_ID,
+    trustProxyHops: e.TRUST_PROXY,
+    verification: {
+      cacheTtlMs: e.VERIFY_CACHE_TTL_MS,
+      cacheMax: e.VERIFY_CACHE_MAX,
+      negativeTtlMs: e.VERIFY_NEGATIVE_TTL_MS,
+    },
+    usage: {
+      flushIntervalMs: e.USAGE_FLUSH_INTERVAL_MS,
+      flushBatch: e.USAGE_FLUSH_BATCH,
+      retentionDays: e.USAGE_RETENTION_DAYS,
     },
   };
 }

@@ -2,8 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import type { RequestAuthenticator } from './authenticate.js';
-import { mayManageTokens, type Principal, type TokenAction } from './auth/principal.js';
+import type { RequestAuthenticator, RequestFacts } from './authenticate.js';
+import { mayManageTokens, mayVerifyTokens, type Principal, type TokenAction } from './auth/principal.js';
+import type { AuthenticationFailure } from './modules/common/errors.js';
 import { parseGlobalId } from './global-id.js';
 import { createTeamLoaders, type TeamLoaders } from './modules/team/team.loaders.js';
 import { canSeeToken } from './modules/token/token.access.js';
@@ -11,12 +12,17 @@ import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
+import { User } from './modules/user/user.entity.js';
+import { createUsageLoader } from './modules/usage/usage.loaders.js';
+import type { TokenVerifier } from './modules/verification/token-verifier.js';
 
 /** The scope loaders behind @pothos/plugin-scope-auth: every authorization rule is one of these. */
 export interface ScopeLoaders {
   authenticated: boolean;
   tokenAction: (action: TokenAction) => boolean;
   tokenVisible: (target: Token | string) => boolean | Promise<boolean>;
+  verifier: boolean;
+  teamOwner: (teamId: string) => Promise<boolean>;
 }
 
 /** Everything a resolver may use, built fresh for each request. */
@@ -28,11 +34,14 @@ export interface Context {
   /** A fork of the ORM's entity manager: its identity map lives and dies with the request. */
   em: EntityManager;
   principal: Principal | null;
-  /** Why there is no principal, in words for the caller. */
-  authenticationProblem: string;
+  /** Why there is no principal, for the caller. */
+  authFailure: AuthenticationFailure | null;
+  /** Everything the request said about itself that verification records. */
+  request: RequestFacts;
   authScopes: ScopeLoaders;
   loaders: RequestLoaders;
   tokens: TokenService;
+  verifier: TokenVerifier;
 }
 
 export interface ContextDependencies {
@@ -41,6 +50,7 @@ export interface ContextDependencies {
   logger: Logger;
   em: EntityManager;
   authenticator: RequestAuthenticator;
+  verifier: TokenVerifier;
 }
 
 /** DataLoaders are created on first use: a request that lists no tokens builds no token loader. */
@@ -48,8 +58,13 @@ export class RequestLoaders {
   private tokenLoaders?: TokenLoaders;
   private userLoaders?: UserLoaders;
   private teamLoaders?: TeamLoaders;
+  private readonly usageLoaders = new Map<number, ReturnType<typeof createUsageLoader>>();
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly clock: Clock,
+    private readonly userId: string | null,
+  ) {}
 
   get tokenById() {
     return (this.tokenLoaders ??= createTokenLoaders(this.em)).tokenById;
@@ -61,21 +76,34 @@ export class RequestLoaders {
     return (this.userLoaders ??= createUserLoaders(this.em)).userById;
   }
   get teamById() {
-    return (this.teamLoaders ??= createTeamLoaders(this.em)).teamById;
+    return (this.teamLoaders ??= createTeamLoaders(this.em, this.userId)).teamById;
+  }
+  /** The caller's membership of a team, by team id (null when not a member). */
+  get membership() {
+    return (this.teamLoaders ??= createTeamLoaders(this.em, this.userId)).membership;
+  }
+  /** Usage figures of single tokens over `days`, batched per page. */
+  usageOfToken(days: number) {
+    let loader = this.usageLoaders.get(days);
+    if (!loader) {
+      loader = createUsageLoader(this.em, this.clock, days);
+      this.usageLoaders.set(days, loader);
+    }
+    return loader;
   }
 }
 
 export async function createContext(
   deps: ContextDependencies,
-  headers: Headers,
+  request: RequestFacts,
   requestId: string,
 ): Promise<Context> {
   const em = deps.em.fork();
-  const { principal, problem } = await deps.authenticator.authenticate(headers, em);
-  const loaders = new RequestLoaders(em);
+  const { principal, failure } = await deps.authenticator.authenticate(request, () => em);
+  const loaders = new RequestLoaders(em, deps.clock, principal?.user.id ?? null);
   const logger = deps.logger.child({ requestId });
   // The caller is the owner of whatever they will be shown first: no query to load them again.
-  if (principal) loaders.userById.prime(principal.user.id, principal.user);
+  if (principal?.user instanceof User) loaders.userById.prime(principal.user.id, principal.user);
 
   return {
     requestId,
@@ -84,10 +112,13 @@ export async function createContext(
     logger,
     em,
     principal,
-    authenticationProblem: problem ?? '',
+    authFailure: failure,
+    request,
     authScopes: scopeLoaders(principal, loaders),
     loaders,
-    tokens: new TokenService(em, deps.clock, deps.config.tokens),
+    // Revoking or changing a token drops it from the verification cache before the mutation returns.
+    tokens: new TokenService(em, deps.clock, deps.config.tokens, (secretHash) => deps.verifier.forget(secretHash)),
+    verifier: deps.verifier,
   };
 }
 
@@ -101,6 +132,12 @@ function scopeLoaders(principal: Principal | null, loaders: RequestLoaders): Sco
       const id = parseGlobalId('Token', target);
       if (!id) return false;
       return loaders.tokenById.load(id).then((token) => token !== null && canSeeToken(principal, token));
+    },
+    verifier: principal !== null && mayVerifyTokens(principal),
+    teamOwner: async (teamId) => {
+      if (!principal) return false;
+      const membership = await loaders.membership.load(teamId);
+      return membership?.role === 'OWNER';
     },
   };
 }

@@ -5,6 +5,8 @@ import './modules/user/user.schema.js';
 import './modules/team/team.schema.js';
 import './modules/token/token.schema.js';
 import './modules/token/token.mutations.js';
+import './modules/verification/verification.schema.js';
+import './modules/usage/usage.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -104,6 +104,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       }
     },
     async close() {
+      await app.close();
       await orm.close(true);
       await database.drop();
     },

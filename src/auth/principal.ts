@@ -1,5 +1,4 @@
-import type { Token } from '../modules/token/token.entity.js';
-import type { User } from '../modules/user/user.entity.js';
+import type { TokenSnapshot, UserSnapshot } from '../modules/token/token-snapshot.js';
 import { ALL_PERMISSIONS, grants, intersectPermissions, normalizePermissions } from './permissions.js';
 
 export type AuthMethod = 'SESSION' | 'API_TOKEN';
@@ -13,13 +12,13 @@ export type TokenAction = 'tokens.create' | 'tokens.read' | 'tokens.update' | 't
  */
 export interface Principal {
   authMethod: AuthMethod;
-  user: User;
+  user: UserSnapshot;
   /** Set when authMethod is API_TOKEN. */
-  token: Token | null;
+  token: TokenSnapshot | null;
 }
 
 /** What the owner holds now, from their latest recorded claims. */
-export function userPermissions(user: User): string[] {
+export function userPermissions(user: UserSnapshot): string[] {
   return user.isAdmin ? [ALL_PERMISSIONS] : normalizePermissions(user.permissions);
 }
 
@@ -28,10 +27,14 @@ export function userPermissions(user: User): string[] {
  * non-empty one is cut down to what the owner still holds, so a token never outgrows its owner.
  */
 export function effectivePermissions(principal: Principal): string[] {
-  const owner = userPermissions(principal.user);
-  if (!principal.token) return owner;
-  if (principal.token.permissions.length === 0) return owner;
-  return intersectPermissions(principal.token.permissions, owner);
+  return principal.token ? tokenPermissions(principal.token) : userPermissions(principal.user);
+}
+
+/** What a token may do right now: its own list within its owner's current permissions. */
+export function tokenPermissions(token: Pick<TokenSnapshot, 'permissions' | 'owner'>): string[] {
+  const owner = userPermissions(token.owner);
+  if (token.permissions.length === 0) return owner;
+  return intersectPermissions(token.permissions, owner);
 }
 
 export function isAdmin(principal: Principal): boolean {
@@ -52,4 +55,16 @@ export function mayManageTokens(principal: Principal, action: TokenAction): bool
     default:
       return false;
   }
+}
+
+export const VERIFY_PERMISSION = 'tokens.verify';
+
+/**
+ * Whether the caller may verify other people's tokens (a resource server). A session needs the
+ * permission (an admin holds it); an API token must name it in its own list, because an empty
+ * list inherits for resource access but never grants a power over other tokens.
+ */
+export function mayVerifyTokens(principal: Principal): boolean {
+  if (!grants(effectivePermissions(principal), VERIFY_PERMISSION)) return false;
+  return principal.authMethod === 'SESSION' || (principal.token !== null && grants(principal.token.permissions, VERIFY_PERMISSION));
 }

@@ -6,6 +6,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AuthenticationError } from './authentication-error.js';
 import { readSessionClaims, type ClaimNames, type SessionClaims } from './session-claims.js';
 
@@ -18,10 +19,19 @@ export interface SessionVerifierOptions extends ClaimNames {
   audience?: string;
 }
 
+/** Verified sessions are remembered until their exp (at most this long), in a bounded cache. */
+const CACHE_MAX_TTL_MS = 10 * 60 * 1000;
+const CACHE_MAX_ENTRIES = 10_000;
+
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-/** Verifies session JWTs with jose: HS256 with a shared secret, or keys from a remote JWKS. */
+/**
+ * Verifies session JWTs with jose: HS256 with a shared secret, or keys from a remote JWKS.
+ * A signature check costs about 100 µs; a client sends the same session many times, so
+ * verified claims are cached by the exact token string until it expires.
+ */
 export class SessionVerifier {
+  private readonly verified = new LRUCache<string, SessionClaims>({ max: CACHE_MAX_ENTRIES, ttl: CACHE_MAX_TTL_MS });
   private readonly secretKey?: Uint8Array;
   private readonly jwks?: JWTVerifyGetKey;
   private readonly verifyOptions: JWTVerifyOptions;
@@ -40,6 +50,15 @@ export class SessionVerifier {
   }
 
   async verify(jwt: string): Promise<SessionClaims> {
+    const cached = this.verified.get(jwt);
+    if (cached && (cached.expiresAt === null || cached.expiresAt.getTime() > Date.now())) return cached;
+    const claims = await this.verifyUncached(jwt);
+    const ttl = claims.expiresAt ? Math.min(claims.expiresAt.getTime() - Date.now(), CACHE_MAX_TTL_MS) : CACHE_MAX_TTL_MS;
+    if (ttl > 0) this.verified.set(jwt, claims, { ttl });
+    return claims;
+  }
+
+  private async verifyUncached(jwt: string): Promise<SessionClaims> {
     let algorithm: string | undefined;
     try {
       algorithm = decodeProtectedHeader(jwt).alg;

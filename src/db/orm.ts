@@ -9,9 +9,10 @@ import { TeamSchema } from '../modules/team/team.entity.js';
 import { TeamMemberSchema } from '../modules/team/team-member.entity.js';
 import { TokenSchema } from '../modules/token/token.entity.js';
 import { RevocationSchema } from '../modules/token/revocation.entity.js';
+import { UsageEventSchema } from '../modules/usage/usage-event.entity.js';
 import { migrationsList } from './migrations/index.js';
 
-export const entities = [UserSchema, TeamSchema, TeamMemberSchema, TokenSchema, RevocationSchema];
+export const entities = [UserSchema, TeamSchema, TeamMemberSchema, TokenSchema, RevocationSchema, UsageEventSchema];
 
 /**
  * Where the data lives: a PostgreSQL server, or PGlite (PostgreSQL compiled to WASM) in this

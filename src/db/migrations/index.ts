@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121000000_initial } from './Migration20261121000000_initial.js';
+import { Migration20261122000000_usage_events } from './Migration20261122000000_usage_events.js';
 
 /**
  * Every migration, in order. The Migrator reads this list instead of globbing the folder, so the
@@ -8,4 +9,5 @@ import { Migration20261121000000_initial } from './Migration20261121000000_initi
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121000000_initial', class: Migration20261121000000_initial },
+  { name: 'Migration20261122000000_usage_events', class: Migration20261122000000_usage_events },
 ];

@@ -50,10 +50,27 @@ export class ForbiddenError extends GraphQLError {
   }
 }
 
-/** No credentials, or credentials that did not verify: HTTP 401. */
+/** Why a request has no principal, as the caller will be told. */
+export interface AuthenticationFailure {
+  message: string;
+  /** UNAUTHENTICATED (401), or RATE_LIMITED / USAGE_EXCEEDED (429) for an API token over its limits. */
+  code: 'UNAUTHENTICATED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED';
+  retryAfterSeconds?: number | null;
+}
+
+/** No credentials, credentials that did not verify, or an API token refused for its limits. */
 export class UnauthenticatedError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+  constructor(failure: AuthenticationFailure) {
+    const limited = failure.code !== 'UNAUTHENTICATED';
+    const headers: Record<string, string> = {};
+    if (failure.retryAfterSeconds) headers['retry-after'] = String(failure.retryAfterSeconds);
+    super(failure.message, {
+      extensions: {
+        code: failure.code,
+        ...(failure.retryAfterSeconds ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
+        http: { status: limited ? 429 : 401, headers },
+      },
+    });
     this.name = 'UnauthenticatedError';
   }
 }

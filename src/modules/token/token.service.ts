@@ -7,7 +7,7 @@ import { effectivePermissions, type Principal } from '../../auth/principal.js';
 import { grants } from '../../auth/permissions.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
 import { TeamMember } from '../team/team-member.entity.js';
-import type { User } from '../user/user.entity.js';
+import type { UserSnapshot } from './token-snapshot.js';
 import { Revocation } from './revocation.entity.js';
 import { Token } from './token.entity.js';
 import { LIMITS, validateTokenFields, type TokenFieldsInput } from './token.input.js';
@@ -31,6 +31,8 @@ export class TokenService {
     private readonly em: EntityManager,
     private readonly clock: Clock,
     private readonly settings: Config['tokens'],
+    /** Told about every token whose secret must stop verifying as it was (revoked, changed). */
+    private readonly onChanged: (secretHash: string) => void = () => {},
   ) {
     this.repository = new TokenRepository(em);
   }
@@ -83,6 +85,7 @@ export class TokenService {
     } catch (error) {
       throw this.nameConflictOr(error, fields.name ?? token.name, token.team !== null);
     }
+    this.onChanged(token.secretHash);
     await this.em.refresh(token);
     if (changed === 0) this.assertChangeable(token, now);
     return token;
@@ -110,6 +113,7 @@ export class TokenService {
           reason: text,
         });
       });
+      this.onChanged(token.secretHash);
       await this.em.refresh(token);
     }
     return token;
@@ -147,7 +151,7 @@ export class TokenService {
     return requested;
   }
 
-  private async teamOf(user: User, teamId: string): Promise<TeamMember> {
+  private async teamOf(user: UserSnapshot, teamId: string): Promise<TeamMember> {
     const membership = await this.em.findOne(TeamMember, { team: teamId, user: user.id });
     if (!membership) throw new NotFoundError('Team not found');
     return membership;

@@ -35,7 +35,7 @@ builder.objectType('Viewer', {
       type: 'Token',
       nullable: true,
       description: 'The API token this request authenticated with, when there is one.',
-      resolve: (viewer) => viewer.token,
+      resolve: (viewer, _args, ctx) => (viewer.token ? ctx.loaders.tokenById.load(viewer.token.id) : null),
     }),
   }),
 });

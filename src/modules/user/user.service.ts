@@ -7,7 +7,11 @@ import { User } from './user.entity.js';
  * the claims differ from what is recorded, so a steady session costs one read per request.
  */
 export class UserService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    /** Told when a known user's recorded claims change (their tokens' bounds changed). */
+    private readonly onClaimsChanged: (userId: string) => void = () => {},
+  ) {}
 
   async syncFromClaims(claims: SessionClaims, now: Date): Promise<User> {
     const existing = await this.em.findOne(User, { subject: claims.subject });
@@ -19,6 +23,7 @@ export class UserService {
       existing.isAdmin = claims.isAdmin;
       existing.updatedAt = now;
       await this.em.flush();
+      this.onClaimsChanged(existing.id);
       return existing;
     }
     // Two first requests of a new user may race: the upsert makes both end on the same row.

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../../logger.js';
+
+/** A use of a token, as the verifier sees it. */
+export interface UsageEventDraft {
+  tokenId: string;
+  occurredAt: Date;
+  endpoint: string | null;
+  method: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  outcome: string;
+  blocked: boolean;
+  blockReason: string | null;
+  /**
+   * Whether the flush adds this use to the token's usageCount. False for refusals, and for
+   * tokens with a lifetime quota, whose count PostgreSQL already moved at verification time.
+   */
+  countsTowardUsage: boolean;
+}
+
+/** What a resource server reports after serving a verified request. */
+export interface UsageReport {
+  verificationId: string;
+  statusCode: number;
+  responseTimeMs: number | null;
+}
+
+interface PendingEvent extends UsageEventDraft {
+  id: string;
+  statusCode: number | null;
+  responseTimeMs: number | null;
+}
+
+export interface UsageRecorderOptions {
+  flushIntervalMs: number;
+  /** A flush starts as soon as this many events wait. */
+  flushBatch: number;
+  /** Beyond this, while the database is away, the oldest waiting events are dropped (and logged). */
+  maxBuffered?: number;
+}
+
+const PRUNE_BATCH = 1_000;
+
+/**
+ * Keeps usage writes off the request path: events wait in memory and go to PostgreSQL in
+ * batches, by size and by time, together with the tokens' lastUsedAt and usageCount. close()
+ * flushes what is left, so a clean stop loses nothing; a crash loses at most one interval.
+ */
+export class UsageRecorder {
+  private events: PendingEvent[] = [];
+  private waiting = new Map<string, PendingEvent>();
+  private reports: UsageReport[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly maxBuffered: number;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly options: UsageRecorderOptions,
+    private readonly logger: Logger,
+  ) {
+    this.maxBuffered = options.maxBuffered ?? Math.max(100_000, options.flushBatch * 10);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Queues an event and returns its id: the verificationId a resource server may report on. */
+  record(draft: UsageEventDraft): string {
+    const event: PendingEvent = { ...draft, id: randomUUID(), statusCode: null, responseTimeMs: null };
+    this.events.push(event);
+    this.waiting.set(event.id, event);
+    if (this.events.length >= this.options.flushBatch) void this.flush();
+    return event.id;
+  }
+
+  /** Attaches a report to its event: in memory if still waiting, else at the next flush. */
+  report(report: UsageReport): void {
+    const event = this.waiting.get(report.verificationId);
+    if (event) {
+      if (event.statusCode === null) {
+        event.statusCode = report.statusCode;
+        event.responseTimeMs = report.responseTimeMs;
+      }
+      return;
+    }
+    this.reports.push(report);
+    if (this.reports.length >= this.options.flushBatch) void this.flush();
+  }
+
+  /** Whether an event with this id is still waiting to be written. */
+  isWaiting(id: string): boolean {
+    return this.waiting.has(id);
+  }
+
+  get pending(): number {
+    return this.events.length + this.reports.length;
+  }
+
+  /** Writes everything waiting. Flushes never overlap; each waits for the one before. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writePending());
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  /** Deletes events older than the retention, in small batches that never hold the database long. */
+  async prune(olderThan: Date): Promise<number> {
+    const connection = this.orm.em.getConnection();
+    let total = 0;
+    for (;;) {
+      const deleted = await connection.execute(
+        `delete from usage_events where id in (select id from usage_events where occurred_at < ? limit ${PRUNE_BATCH})`,
+        [olderThan],
+        'run',
+      );
+      const count = (deleted as { affectedRows?: number }).affectedRows ?? 0;
+      total += count;
+      if (count < PRUNE_BATCH) return total;
+      await yieldToEventLoop();
+    }
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.events.length === 0 && this.reports.length === 0) return;
+    const events = this.events;
+    const reports = this.reports;
+    this.events = [];
+    this.reports = [];
+    // From here on a report for these events is applied by UPDATE, after their INSERT.
+    for (const event of events) this.waiting.delete(event.id);
+    try {
+      await this.orm.em.getConnection().transactional(async (trx) => {
+        const connection = this.orm.em.getConnection();
+        for (const [sql, params] of writeStatements(events, reports)) {
+          await connection.execute(sql, params, 'run', trx);
+        }
+      });
+    } catch (error) {
+      // Keep them for the next attempt, oldest first, within the bound.
+      for (const event of events) this.waiting.set(event.id, event);
+      this.events = [...events, ...this.events];
+      this.reports = [...reports, ...this.reports];
+      const overflow = this.events.length - this.maxBuffered;
+      if (overflow > 0) {
+        for (const dropped of this.events.splice(0, overflow)) this.waiting.delete(dropped.id);
+        this.logger.error({ dropped: overflow }, 'usage buffer full while the database is unavailable: oldest events dropped');
+      }
+      this.logger.warn({ err: error, waiting: this.events.length }, 'usage flush failed; will retry');
+    }
+  }
+}
+
+type Statement = [string, unknown[]];
+
+function writeStatements(events: PendingEvent[], reports: UsageReport[]): Statement[] {
+  const statements: Statement[] = [];
+  if (events.length > 0) {
+    statements.push([
+      `insert into usage_events (id, token_id, occurred_at, endpoint, method, client_ip, user_agent, outcome, blocked, block_reason, status_code, response_time_ms) values ${events
+        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      events.flatMap((e) => [
+        e.id,
+        e.tokenId,
+        e.occurredAt,
+        e.endpoint,
+        e.method,
+        e.clientIp,
+        e.userAgent,
+        e.outcome,
+        e.blocked,
+        e.blockReason,
+        e.statusCode,
+        e.responseTimeMs,
+      ]),
+    ]);
+    const touched = tokenTouches(events);
+    if (touched.length > 0) statements.push([
+      `update tokens as t set last_used_at = greatest(t.last_used_at, v.last_used_at), usage_count = t.usage_count + v.uses
+       from (values ${touched.map(() => '(?::uuid, ?::timestamptz, ?::bigint)').join(', ')}) as v(id, last_used_at, uses)
+       where t.id = v.id`,
+      touched.flatMap((t) => [t.tokenId, t.lastUsedAt, t.uses]),
+    ]);
+  }
+  if (reports.length > 0) {
+    statements.push([
+      `update usage_events as e set status_code = v.status_code, response_time_ms = v.response_time_ms
+       from (values ${reports.map(() => '(?::uuid, ?::smallint, ?::double precision)').join(', ')}) as v(id, status_code, response_time_ms)
+       where e.id = v.id and e.status_code is null`,
+      reports.flatMap((r) => [r.verificationId, r.statusCode, r.responseTimeMs]),
+    ]);
+  }
+  return statements;
+}
+
+/** Per token: the latest VALID use and how many uses to add to usageCount. */
+function tokenTouches(events: PendingEvent[]) {
+  const byToken = new Map<string, { tokenId: string; lastUsedAt: Date; uses: number }>();
+  for (const event of events) {
+    if (event.outcome !== 'VALID') continue;
+    const touch = byToken.get(event.tokenId) ?? { tokenId: event.tokenId, lastUsedAt: event.occurredAt, uses: 0 };
+    if (event.occurredAt > touch.lastUsedAt) touch.lastUsedAt = event.occurredAt;
+    if (event.countsTowardUsage) touch.uses += 1;
+    byToken.set(event.tokenId, touch);
+  }
+  return [...byToken.values()];
+}

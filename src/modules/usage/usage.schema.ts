@@ -1,0 +1,108 @@
+import { builder } from '../../builder.js';
+import { BadUserInputError } from '../common/errors.js';
+import {
+  MAX_PERIOD_DAYS,
+  MAX_TOP_ENDPOINTS,
+  periodEnding,
+  usageStats,
+  WHOLE_SCOPE,
+  type BlockReasonCount,
+  type DailyUsage,
+  type EndpointCount,
+  type UsageScope,
+  type UsageStats,
+} from './usage-stats.js';
+import { VerificationOutcomeEnum } from '../verification/verification.schema.js';
+import type { Context } from '../../context.js';
+
+const EndpointUsageRef = builder.objectRef<EndpointCount>('EndpointUsage').implement({
+  fields: (t) => ({ endpoint: t.exposeString('endpoint'), count: t.exposeInt('count') }),
+});
+
+const BlockReasonCountRef = builder.objectRef<BlockReasonCount>('BlockReasonCount').implement({
+  fields: (t) => ({
+    reason: t.field({ type: VerificationOutcomeEnum, resolve: (r) => r.reason as never }),
+    count: t.exposeInt('count'),
+  }),
+});
+
+const DailyUsageRef = builder.objectRef<DailyUsage>('DailyUsage').implement({
+  fields: (t) => ({
+    date: t.field({ type: 'Date', resolve: (d) => d.date }),
+    totalRequests: t.exposeInt('totalRequests'),
+    blockedRequests: t.exposeInt('blockedRequests'),
+  }),
+});
+
+const UsageStatsRef = builder.objectRef<UsageStats>('UsageStats').implement({
+  description:
+    'Uses over the last `periodDays` UTC days, today included. Success: a reported status below 400, else a VALID outcome.',
+  fields: (t) => ({
+    periodDays: t.exposeInt('periodDays'),
+    totalRequests: t.exposeInt('totalRequests'),
+    successfulRequests: t.exposeInt('successfulRequests'),
+    blockedRequests: t.exposeInt('blockedRequests'),
+    successRate: t.exposeFloat('successRate', { description: '0 to 1; 0 when there were no requests.' }),
+    averageResponseTimeMs: t.exposeFloat('averageResponseTimeMs', {
+      nullable: true,
+      description: 'Over the uses whose response time was reported; null when none was.',
+    }),
+    topEndpoints: t.field({
+      type: [EndpointUsageRef],
+      args: { limit: t.arg.int({ defaultValue: 5, description: `1-${MAX_TOP_ENDPOINTS}` }) },
+      resolve: (stats, { limit }) => {
+        const count = limit ?? 5;
+        if (!Number.isInteger(count) || count < 1 || count > MAX_TOP_ENDPOINTS) {
+          throw new BadUserInputError(`limit must be between 1 and ${MAX_TOP_ENDPOINTS}`, 'limit');
+        }
+        return stats.endpoints.slice(0, count);
+      },
+    }),
+    blockReasons: t.field({ type: [BlockReasonCountRef], resolve: (stats) => stats.blockReasons }),
+    daily: t.field({ type: [DailyUsageRef], description: 'One row per day of the period, zero-filled.', resolve: (stats) => stats.daily }),
+  }),
+});
+
+const DAYS = { defaultValue: 30, description: `1-${MAX_PERIOD_DAYS} UTC days, today included` };
+
+function checkedDays(days: number | null | undefined): number {
+  const value = days ?? 30;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PERIOD_DAYS) {
+    throw new BadUserInputError(`days must be between 1 and ${MAX_PERIOD_DAYS}`, 'days');
+  }
+  return value;
+}
+
+async function wholeScopeStats(ctx: Context, scope: UsageScope, days: number): Promise<UsageStats> {
+  const stats = await usageStats(ctx.em, scope, periodEnding(ctx.clock(), days));
+  return stats.get(WHOLE_SCOPE)!;
+}
+
+builder.objectField('Token', 'usage', (t) =>
+  t.field({
+    type: UsageStatsRef,
+    description: 'How this token has been used.',
+    args: { days: t.arg.int(DAYS) },
+    resolve: (token, { days }, ctx) => ctx.loaders.usageOfToken(checkedDays(days)).load(token.id),
+  }),
+);
+
+builder.objectField('Viewer', 'usage', (t) =>
+  t.field({
+    type: UsageStatsRef,
+    description: "All of the viewer's tokens together.",
+    args: { days: t.arg.int(DAYS) },
+    authScopes: { tokenAction: 'tokens.read' },
+    resolve: (viewer, { days }, ctx) => wholeScopeStats(ctx, { kind: 'owner', userId: viewer.user.id }, checkedDays(days)),
+  }),
+);
+
+builder.objectField('Team', 'usage', (t) =>
+  t.field({
+    type: UsageStatsRef,
+    description: "All of the team's tokens together; for the team's owners.",
+    args: { days: t.arg.int(DAYS) },
+    authScopes: (team) => ({ teamOwner: team.id }),
+    resolve: (team, { days }, ctx) => wholeScopeStats(ctx, { kind: 'team', teamId: team.id }, checkedDays(days)),
+  }),
+);

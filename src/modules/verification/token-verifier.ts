@@ -1,0 +1,232 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Clock } from '../../clock.js';
+import { tokenPermissions } from '../../auth/principal.js';
+import { missingPermissions } from '../../auth/permissions.js';
+import { snapshotOfToken, type TokenSnapshot } from '../token/token-snapshot.js';
+import { TokenRepository } from '../token/token.repository.js';
+import { hasValidChecksum, hashSecret } from '../token/token.secret.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { RateLimits } from './rate-limits.js';
+import { ipAllowed, withinTimeWindow } from './restrictions.js';
+import type { VerificationCache } from './verification-cache.js';
+import type { Outcome, Verification, VerificationRequest } from './verification.js';
+
+export interface TokenVerifierDependencies {
+  orm: MikroORM;
+  clock: Clock;
+  tokenPrefix: string;
+  cache: VerificationCache;
+  rateLimits: RateLimits;
+  usage: UsageRecorder;
+}
+
+interface Refusal {
+  outcome: Outcome;
+  reason: string;
+}
+
+/**
+ * Decides whether a presented secret may be used, with the checks in a fixed order: format and
+ * checksum (no database work), existence, revocation, expiry, server binding, client IP, time
+ * window, required permissions, then rate limits and the lifetime quota. Every use of an
+ * identified token is recorded; only VALID ones count toward limits and usageCount.
+ */
+export class TokenVerifier {
+  /** Loads in progress, so that a burst for one uncached token costs one query. */
+  private readonly loading = new Map<string, Promise<TokenSnapshot | null>>();
+  /**
+   * Bumped by every forget(): a load that started before a revocation must not put the old
+   * state back into the cache when it finishes after it.
+   */
+  private epoch = 0;
+
+  constructor(private readonly deps: TokenVerifierDependencies) {}
+
+  /** Where this verifier records uses; resource servers report outcomes to the same place. */
+  get usage(): UsageRecorder {
+    return this.deps.usage;
+  }
+
+  async verify(secret: string, request: VerificationRequest = {}): Promise<Verification> {
+    if (!hasValidChecksum(this.deps.tokenPrefix, secret)) {
+      return refused(null, { outcome: 'MALFORMED', reason: 'not a well-formed token, or its checksum does not match' });
+    }
+    const token = await this.lookup(hashSecret(secret));
+    if (!token) return refused(null, { outcome: 'NOT_FOUND', reason: 'no token has this secret' });
+
+    const now = this.deps.clock();
+    const refusal = this.checkRestrictions(token, request, now);
+    if (refusal) return this.recordRefusal(token, request, now, refusal);
+
+    const permissions = tokenPermissions(token);
+    const missing = missingPermissions(permissions, request.requiredPermissions ?? []);
+    if (missing.length > 0) {
+      return this.recordRefusal(token, request, now, {
+        outcome: 'INSUFFICIENT_PERMISSIONS',
+        reason: `the token does not hold ${missing.map((p) => `'${p}'`).join(', ')}`,
+      });
+    }
+
+    return this.consumeLimits(token, request, now, permissions);
+  }
+
+  /** Drops a token from the cache; called before a revocation or change is acknowledged. */
+  forget(secretHash: string): void {
+    this.epoch += 1;
+    this.deps.cache.forget(secretHash);
+    this.loading.delete(secretHash);
+  }
+
+  /** Drops an owner's tokens from the cache: their claims changed, and they bound the tokens. */
+  forgetOwner(ownerId: string): void {
+    this.epoch += 1;
+    this.deps.cache.forgetOwner(ownerId);
+  }
+
+  private checkRestrictions(token: TokenSnapshot, request: VerificationRequest, now: Date): Refusal | null {
+    if (token.revokedAt !== null) return { outcome: 'REVOKED', reason: 'the token has been revoked' };
+    if (token.expiresAt !== null && token.expiresAt <= now.getTime()) {
+      return { outcome: 'EXPIRED', reason: 'the token has expired' };
+    }
+    // Fail closed: a bound token is refused when the caller does not say where it is used.
+    if (token.serverId !== null && request.serverId !== token.serverId) {
+      return {
+        outcome: 'WRONG_SERVER',
+        reason: request.serverId ? `the token is bound to another server` : 'the token is bound to a server; none was given',
+      };
+    }
+    if (token.ipRestrictions.length > 0 && !ipAllowed(token.ipRestrictions, request.clientIp)) {
+      return {
+        outcome: 'IP_NOT_ALLOWED',
+        reason: request.clientIp ? `client IP ${request.clientIp} is not allowed` : 'the token is IP-restricted; no client IP was given',
+      };
+    }
+    if (token.timeRestrictions && !withinTimeWindow(token.timeRestrictions, now)) {
+      return { outcome: 'OUTSIDE_TIME_WINDOW', reason: 'outside the token’s allowed days or hours' };
+    }
+    return null;
+  }
+
+  private async consumeLimits(
+    token: TokenSnapshot,
+    request: VerificationRequest,
+    now: Date,
+    permissions: string[],
+  ): Promise<Verification> {
+    const limits = token.usageLimits;
+    let remaining: number | null = null;
+    let refundRate: (() => Promise<void>) | null = null;
+    if (limits && (limits.requestsPerMinute ?? limits.requestsPerHour ?? limits.requestsPerDay) != null) {
+      const decision = await this.deps.rateLimits.consume(token.id, limits);
+      if (!decision.allowed) {
+        return {
+          ...this.recordRefusal(token, request, now, { outcome: 'RATE_LIMITED', reason: 'the token’s rate limit is reached' }),
+          remaining: 0,
+          retryAfterSeconds: decision.retryAfterSeconds,
+        };
+      }
+      remaining = decision.remaining;
+      refundRate = decision.refund;
+    }
+    const quota = limits?.maxTotalRequests ?? null;
+    if (quota !== null) {
+      const used = await this.spendQuota(token.id, quota, now);
+      if (used === null) {
+        await refundRate?.();
+        return {
+          ...this.recordRefusal(token, request, now, { outcome: 'USAGE_EXCEEDED', reason: 'the token’s lifetime quota is spent' }),
+          remaining: 0,
+        };
+      }
+      remaining = Math.min(remaining ?? Infinity, quota - used);
+    }
+    const verificationId = this.deps.usage.record({
+      ...eventFields(token, request, now),
+      outcome: 'VALID',
+      blocked: false,
+      blockReason: null,
+      countsTowardUsage: quota === null,
+    });
+    return {
+      valid: true,
+      outcome: 'VALID',
+      verificationId,
+      token,
+      permissions,
+      remaining,
+      retryAfterSeconds: null,
+      reason: null,
+    };
+  }
+
+  /**
+   * The lifetime quota is exact across restarts and instances: PostgreSQL moves the count in
+   * one conditional UPDATE. Returns the count after this use, or null when the quota is spent.
+   */
+  private async spendQuota(tokenId: string, quota: number, now: Date): Promise<number | null> {
+    const rows = await this.deps.orm.em.getConnection().execute<{ usage_count: string | number }[]>(
+      `update tokens set usage_count = usage_count + 1, last_used_at = greatest(last_used_at, ?)
+       where id = ? and usage_count < ? and revoked_at is null returning usage_count`,
+      [now, tokenId, quota],
+    );
+    return rows.length === 0 ? null : Number(rows[0]!.usage_count);
+  }
+
+  private recordRefusal(token: TokenSnapshot, request: VerificationRequest, now: Date, refusal: Refusal): Verification {
+    const verificationId = this.deps.usage.record({
+      ...eventFields(token, request, now),
+      outcome: refusal.outcome,
+      blocked: true,
+      blockReason: refusal.reason,
+      countsTowardUsage: false,
+    });
+    return { ...refused(token, refusal), verificationId };
+  }
+
+  private lookup(secretHash: string): Promise<TokenSnapshot | null> | TokenSnapshot | null {
+    const cached = this.deps.cache.get(secretHash);
+    if (cached !== undefined) return cached;
+    let pending = this.loading.get(secretHash);
+    if (!pending) {
+      pending = this.load(secretHash).finally(() => this.loading.delete(secretHash));
+      this.loading.set(secretHash, pending);
+    }
+    return pending;
+  }
+
+  private async load(secretHash: string): Promise<TokenSnapshot | null> {
+    const epoch = this.epoch;
+    const token = await new TokenRepository(this.deps.orm.em.fork()).findBySecretHash(secretHash);
+    const snapshot = token ? snapshotOfToken(token, token.owner.getEntity()) : null;
+    if (epoch === this.epoch) this.deps.cache.remember(secretHash, snapshot);
+    return snapshot;
+  }
+}
+
+function refused(token: TokenSnapshot | null, refusal: Refusal): Verification {
+  return {
+    valid: false,
+    outcome: refusal.outcome,
+    verificationId: null,
+    token,
+    permissions: [],
+    remaining: null,
+    retryAfterSeconds: null,
+    reason: refusal.reason,
+  };
+}
+
+function eventFields(token: TokenSnapshot, request: VerificationRequest, now: Date) {
+  return {
+    tokenId: token.id,
+    occurredAt: now,
+    endpoint: clip(request.endpoint, 512),
+    method: clip(request.method, 16),
+    clientIp: clip(request.clientIp, 64),
+    userAgent: clip(request.userAgent, 512),
+  };
+}
+
+function clip(value: string | null | undefined, length: number): string | null {
+  return value ? value.slice(0, length) : null;
+}

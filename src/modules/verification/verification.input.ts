@@ -1,0 +1,88 @@
+import { isValidPermission } from '../../auth/permissions.js';
+import { ValidationError, type FieldProblem } from '../common/errors.js';
+import type { VerificationRequest } from './verification.js';
+import type { UsageReport } from '../usage/usage-recorder.js';
+
+/**
+ * Input checks shared by GraphQL and the REST routes: the same limits whichever door a resource
+ * server uses. Strings are bounded so that a caller cannot make usage events arbitrarily large.
+ */
+
+export interface VerifyInput extends VerificationRequest {
+  token: string;
+}
+
+const TEXT_LIMITS = { serverId: 128, clientIp: 64, endpoint: 512, method: 16, userAgent: 512, token: 512 } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function validateVerifyInput(input: Record<string, unknown>): VerifyInput {
+  const problems: FieldProblem[] = [];
+  const text = (field: keyof typeof TEXT_LIMITS, required = false): string | null => {
+    const value = input[field];
+    if (value === undefined || value === null) {
+      if (required) problems.push({ path: [field], message: `${field} is required` });
+      return null;
+    }
+    if (typeof value !== 'string') {
+      problems.push({ path: [field], message: `${field} must be a string` });
+      return null;
+    }
+    if (value.length > TEXT_LIMITS[field]) {
+      problems.push({ path: [field], message: `${field} must be at most ${TEXT_LIMITS[field]} characters` });
+      return null;
+    }
+    return value;
+  };
+  const token = text('token', true);
+  const required = input.requiredPermissions;
+  let requiredPermissions: string[] | null = null;
+  if (required !== undefined && required !== null) {
+    if (!Array.isArray(required) || required.length > 100) {
+      problems.push({ path: ['requiredPermissions'], message: 'requiredPermissions must be a list of at most 100 permissions' });
+    } else {
+      required.forEach((permission, index) => {
+        if (typeof permission !== 'string' || !isValidPermission(permission)) {
+          problems.push({ path: ['requiredPermissions', String(index)], message: `'${String(permission)}' is not a permission` });
+        }
+      });
+      requiredPermissions = required as string[];
+    }
+  }
+  const request = {
+    token: token ?? '',
+    requiredPermissions,
+    serverId: text('serverId'),
+    clientIp: text('clientIp'),
+    endpoint: text('endpoint'),
+    method: text('method'),
+    userAgent: text('userAgent'),
+  };
+  if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+  return request;
+}
+
+export const MAX_USAGE_REPORTS = 1_000;
+
+export function validateUsageReport(input: Record<string, unknown>, path: string[] = []): UsageReport {
+  const problems: FieldProblem[] = [];
+  const { verificationId, statusCode, responseTimeMs } = input;
+  if (typeof verificationId !== 'string' || !UUID.test(verificationId)) {
+    problems.push({ path: [...path, 'verificationId'], message: 'verificationId must be the id returned by a verification' });
+  }
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
+    problems.push({ path: [...path, 'statusCode'], message: 'statusCode must be an HTTP status (100-599)' });
+  }
+  if (
+    responseTimeMs !== undefined &&
+    responseTimeMs !== null &&
+    (typeof responseTimeMs !== 'number' || !Number.isFinite(responseTimeMs) || responseTimeMs < 0 || responseTimeMs > 86_400_000)
+  ) {
+    problems.push({ path: [...path, 'responseTimeMs'], message: 'responseTimeMs must be a number of milliseconds, 0 or more' });
+  }
+  if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+  return {
+    verificationId: (verificationId as string).toLowerCase(),
+    statusCode: statusCode as number,
+    responseTimeMs: (responseTimeMs as number | null | undefined) ?? null,
+  };
+}

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { RequestAuthenticator } from '../authenticate.js';
+import { mayVerifyTokens, type Principal } from '../auth/principal.js';
+import { ValidationError } from '../modules/common/errors.js';
+import type { UsageRecorder } from '../modules/usage/usage-recorder.js';
+import type { TokenVerifier } from '../modules/verification/token-verifier.js';
+import { viewOf } from '../modules/verification/verification-view.js';
+import {
+  MAX_USAGE_REPORTS,
+  validateUsageReport,
+  validateVerifyInput,
+} from '../modules/verification/verification.input.js';
+import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
+
+export interface VerificationRouteDependencies {
+  config: Config;
+  logger: Logger;
+  authenticator: RequestAuthenticator;
+  verifier: TokenVerifier;
+  usage: UsageRecorder;
+  /** A fresh entity manager, only for a session caller's user lookup. */
+  em: () => EntityManager;
+}
+
+const VERIFY_BODY_LIMIT = 16 * 1024;
+const USAGE_BODY_LIMIT = 512 * 1024;
+
+/**
+ * POST /v1/verify, POST /oauth/introspect and POST /v1/usage, for resource servers. The caller
+ * authenticates like any other (session or API token) and must hold `tokens.verify`.
+ */
+export function verificationRoutes(deps: VerificationRouteDependencies) {
+  const authorizeVerifier = async (req: IncomingMessage): Promise<Principal> => {
+    const { principal, failure } = await deps.authenticator.authenticate(factsOf(req, deps.config.trustProxyHops), deps.em);
+    if (!principal) {
+      const limited = failure.code !== 'UNAUTHENTICATED';
+      throw new HttpError(
+        limited ? 429 : 401,
+        failure.code,
+        failure.message,
+        limited && failure.retryAfterSeconds
+          ? { 'retry-after': String(failure.retryAfterSeconds) }
+          : { 'www-authenticate': 'Bearer' },
+      );
+    }
+    if (!mayVerifyTokens(principal)) {
+      throw new HttpError(403, 'FORBIDDEN', "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
+    }
+    return principal;
+  };
+
+  const verify = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, VERIFY_BODY_LIMIT);
+    await authorizeVerifier(req);
+    const input = asObject(parseJson(body));
+    const request = withValidation(() => validateVerifyInput(input));
+    const view = viewOf(await deps.verifier.verify(request.token, request));
+    sendJson(res, 200, {
+      ...view,
+      token: view.tokenId ? { id: view.tokenId, prefix: view.prefix, name: view.name } : null,
+    });
+  };
+
+  // RFC 7662: a form with `token=`; anything not active is {active:false} and nothing more.
+  const introspect = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, VERIFY_BODY_LIMIT);
+    await authorizeVerifier(req);
+    const type = req.headers['content-type'] ?? '';
+    const token = type.includes('application/json')
+      ? asObject(parseJson(body)).token
+      : new URLSearchParams(body).get('token');
+    if (typeof token !== 'string' || token === '') {
+      throw new HttpError(400, 'invalid_request', 'The form must carry token=<the token to introspect>');
+    }
+    const verification = await deps.verifier.verify(token);
+    const snapshot = verification.token;
+    if (!verification.valid || !snapshot) {
+      sendJson(res, 200, { active: false }, { 'cache-control': 'no-store' });
+      return;
+    }
+    const view = viewOf(verification);
+    sendJson(
+      res,
+      200,
+      {
+        active: true,
+        scope: verification.permissions.join(' '),
+        sub: view.ownerId,
+        client_id: view.tokenId,
+        token_type: 'Bearer',
+        iat: Math.floor(snapshot.createdAt / 1000),
+        ...(snapshot.expiresAt !== null ? { exp: Math.floor(snapshot.expiresAt / 1000) } : {}),
+      },
+      { 'cache-control': 'no-store' },
+    );
+  };
+
+  const report = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, USAGE_BODY_LIMIT);
+    await authorizeVerifier(req);
+    const parsed = parseJson(body);
+    const items = Array.isArray(parsed) ? parsed : asObject(parsed).reports;
+    if (!Array.isArray(items) || items.length > MAX_USAGE_REPORTS) {
+      throw new HttpError(400, 'BAD_REQUEST', `Send a list of at most ${MAX_USAGE_REPORTS} reports: [{verificationId, statusCode, responseTimeMs}]`);
+    }
+    const reports = withValidation(() => items.map((item, index) => validateUsageReport(asObject(item), [String(index)])));
+    for (const usage of reports) deps.usage.report(usage);
+    sendJson(res, 202, { accepted: reports.length });
+  };
+
+  return {
+    'POST /v1/verify': plainRoute(deps.logger, verify, 'debug'),
+    'POST /oauth/introspect': plainRoute(deps.logger, introspect, 'debug'),
+    'POST /v1/usage': plainRoute(deps.logger, report),
+  };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'The body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function withValidation<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ValidationError) throw new HttpError(400, 'BAD_REQUEST', error.message, {}, error.fieldErrors);
+    throw error;
+  }
+}
