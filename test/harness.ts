@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createApp, type App } from '../src/app.js';
@@ -40,6 +42,8 @@ export interface TestApp {
   gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
   /** A new user with a signed session. */
   user(session?: Partial<SessionToSign>): Promise<TestUser>;
+  /** The app on a real socket (started on first use, closed with the app): its base URL. */
+  listen(): Promise<string>;
   /** Counts the SQL statements sent while `fn` runs. */
   countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   close(): Promise<void>;
@@ -59,6 +63,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const database = await createTestDatabase();
   let recording: string[] | null = null;
+  let server: Server | null = null;
+  let baseUrl: Promise<string> | null = null;
   const orm = await createOrm(database.target, {
     onQuery: (sql) => recording?.push(sql),
   });
@@ -94,6 +100,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       const jwt = await signSession(TEST_SECRET, { ...session, subject, email });
       return { subject, email, jwt };
     },
+    listen() {
+      baseUrl ??= new Promise<string>((resolve) => {
+        server = createServer(app.handle);
+        server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
+      });
+      return baseUrl;
+    },
     async countStatements(fn) {
       recording = [];
       try {
@@ -104,6 +117,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       }
     },
     async close() {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server!.close(resolve));
+      }
       await app.close();
       await orm.close(true);
       await database.drop();
@@ -194,4 +211,28 @@ export async function revokeToken(t: TestApp, jwt: string, input: Record<string,
 /** A token id that is well-formed but belongs to nothing. */
 export function randomTokenId(): string {
   return `tok_${randomUUID()}`;
+}
+
+export const VERIFY = /* GraphQL */ `
+  mutation Verify($input: VerifyTokenInput!) {
+    verifyToken(input: $input) {
+      valid outcome verificationId tokenId prefix name permissions ownerId teamId expiresAt remaining retryAfterSeconds
+    }
+  }
+`;
+
+/**
+ * A resource server: a user allowed to verify tokens, and the API token it verifies with,
+ * whose own list names tokens.verify (an empty list would not).
+ */
+export async function resourceServer(t: TestApp): Promise<{ user: TestUser; secret: string }> {
+  const user = await t.user({ permissions: ['tokens.verify'] });
+  const minted = await mintToken(t, user.jwt, { name: 'resource server', permissions: ['tokens.verify'] });
+  return { user, secret: minted.secret };
+}
+
+export async function verifyToken(t: TestApp, callerToken: string, input: Record<string, unknown>) {
+  const response = await t.gql(VERIFY, { input }, { token: callerToken });
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return response.data.verifyToken;
 }
