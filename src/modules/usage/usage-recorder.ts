@@ -52,6 +52,8 @@ const PRUNE_BATCH = 1_000;
 export class UsageRecorder {
   private events: PendingEvent[] = [];
   private waiting = new Map<string, PendingEvent>();
+  /** Ids of events whose INSERT has started but not committed: known, and reported on by UPDATE. */
+  private inFlight = new Set<string>();
   private reports: UsageReport[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -96,7 +98,7 @@ export class UsageRecorder {
 
   /** Whether an event with this id is still waiting to be written. */
   isWaiting(id: string): boolean {
-    return this.waiting.has(id);
+    return this.waiting.has(id) || this.inFlight.has(id);
   }
 
   get pending(): number {
@@ -139,7 +141,10 @@ export class UsageRecorder {
     this.events = [];
     this.reports = [];
     // From here on a report for these events is applied by UPDATE, after their INSERT.
-    for (const event of events) this.waiting.delete(event.id);
+    for (const event of events) {
+      this.waiting.delete(event.id);
+      this.inFlight.add(event.id);
+    }
     try {
       await this.orm.em.getConnection().transactional(async (trx) => {
         const connection = this.orm.em.getConnection();
@@ -158,6 +163,8 @@ export class UsageRecorder {
         this.logger.error({ dropped: overflow }, 'usage buffer full while the database is unavailable: oldest events dropped');
       }
       this.logger.warn({ err: error, waiting: this.events.length }, 'usage flush failed; will retry');
+    } finally {
+      for (const event of events) this.inFlight.delete(event.id);
     }
   }
 }

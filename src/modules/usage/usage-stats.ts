@@ -51,6 +51,8 @@ export interface Period {
   days: number;
   /** Midnight UTC at the start of the first day. */
   since: Date;
+  /** Midnight UTC at the end of today: events after it (a clock running ahead) are not in the period. */
+  until: Date;
   /** Every day of the period, oldest first, as YYYY-MM-DD. */
   dates: string[];
 }
@@ -59,7 +61,7 @@ export function periodEnding(now: Date, days: number): Period {
   const todayStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const since = new Date(todayStart - (days - 1) * DAY_MS);
   const dates = Array.from({ length: days }, (_, i) => new Date(since.getTime() + i * DAY_MS).toISOString().slice(0, 10));
-  return { days, since, dates };
+  return { days, since, until: new Date(todayStart + DAY_MS), dates };
 }
 
 function scopeFilter(scope: UsageScope): { where: string; params: unknown[]; key: string } {
@@ -80,8 +82,8 @@ export async function usageStats(em: EntityManager, scope: UsageScope, period: P
   if (keys.length === 0) return result;
 
   const { where, params, key } = scopeFilter(scope);
-  const filter = `${where} and e.occurred_at >= ?`;
-  const args = [...params, period.since];
+  const filter = `${where} and e.occurred_at >= ? and e.occurred_at < ?`;
+  const args = [...params, period.since, period.until];
   const connection = em.getConnection();
 
   const [totals, endpoints, reasons, daily] = await Promise.all([
