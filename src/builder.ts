@@ -20,13 +20,21 @@ import { decodeGlobalId, encodeGlobalId, UNKNOWN_TYPE } from './global-id.js';
 export interface AuthScopes {
   /** A verified session or an active API token. */
   authenticated: boolean;
+  /** A signed-in user, not an API token. */
+  session: boolean;
+  /** A signed-in administrator. */
+  admin: boolean;
   /** Token management: always allowed to a session, only explicitly to an API token. */
-  tokenAction: TokenAction;
+  tokenPermission: TokenAction;
   /** Whether the caller may see this token (by entity or by id). Hidden looks like absent. */
   tokenVisible: Token | string;
+  /** Whether the caller may change this token (by id), beyond seeing it. */
+  tokenChangeable: string;
   /** May verify other people's tokens: holds tokens.verify (an API token: in its own list). */
   verifier: boolean;
-  /** The caller is an OWNER of this team (by database id). */
+  /** A member of this team (by id), or an administrator. Anyone else finds no team. */
+  teamMember: string;
+  /** An OWNER of this team (by id), or an administrator. */
   teamOwner: string;
 }
 
@@ -84,20 +92,24 @@ function authorizationError(ctx: Context, failure: AuthFailure): Error {
   if (!ctx.principal) {
     return new UnauthenticatedError(ctx.authFailure ?? { message: 'Authentication required', code: 'UNAUTHENTICATED' });
   }
-  const scopes = failedScopes(failure);
-  if (scopes.some((s) => s.scope === 'verifier')) {
+  const failed = new Map(failedScopes(failure).map((f) => [f.scope, f.parameter]));
+  // Refusals that depend only on the caller come first: they reveal nothing about any object.
+  if (failed.has('session')) return new ForbiddenError('This needs a signed-in user, not an API token');
+  if (failed.has('admin')) return new ForbiddenError('Administrators only');
+  if (failed.has('tokenPermission')) {
     return new ForbiddenError(
-      "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)",
+      `This API token may not do this: its own permissions must include '${String(failed.get('tokenPermission'))}'`,
     );
   }
-  const action = scopes.find((s) => s.scope === 'tokenAction');
-  if (action) {
-    return new ForbiddenError(
-      `This API token may not do this: its own permissions must include '${String(action.parameter)}'`,
-    );
+  if (failed.has('verifier')) {
+    return new ForbiddenError("Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
   }
-  if (scopes.some((s) => s.scope === 'teamOwner')) return new ForbiddenError('Only the team’s owners may see this');
-  if (scopes.some((s) => s.scope === 'tokenVisible')) return new NotFoundError('Token not found');
+  // Then objects the caller may not see: exactly as if they did not exist.
+  if (failed.has('teamMember')) return new NotFoundError('Team not found');
+  if (failed.has('tokenVisible')) return new NotFoundError('Token not found');
+  // Last, objects the caller sees but may not act on.
+  if (failed.has('teamOwner')) return new ForbiddenError('Only the team’s owners may do this');
+  if (failed.has('tokenChangeable')) return new ForbiddenError('You may see this token but not change it');
   return new ForbiddenError('Not allowed');
 }
 

@@ -3,14 +3,16 @@ import type { Config } from './config.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { RequestAuthenticator, RequestFacts } from './authenticate.js';
-import { mayManageTokens, mayVerifyTokens, type Principal, type TokenAction } from './auth/principal.js';
+import { isAdmin, mayManageTokens, mayVerifyTokens, type Principal, type TokenAction } from './auth/principal.js';
 import type { AuthenticationFailure } from './modules/common/errors.js';
 import { parseGlobalId } from './global-id.js';
-import { createTeamLoaders, type TeamLoaders } from './modules/team/team.loaders.js';
-import { canSeeToken } from './modules/token/token.access.js';
+import { createTeamLoaders, teamsOf, type TeamLoaders } from './modules/team/team.loaders.js';
+import type { TeamMember } from './modules/team/team-member.entity.js';
+import { canChangeToken, canSeeToken, type TokenAccess } from './modules/token/token.access.js';
 import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
+import { TeamService } from './modules/team/team.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
 import { User } from './modules/user/user.entity.js';
 import { createUsageLoader } from './modules/usage/usage.loaders.js';
@@ -19,10 +21,14 @@ import type { TokenVerifier } from './modules/verification/token-verifier.js';
 /** The scope loaders behind @pothos/plugin-scope-auth: every authorization rule is one of these. */
 export interface ScopeLoaders {
   authenticated: boolean;
-  tokenAction: (action: TokenAction) => boolean;
+  session: boolean;
+  admin: boolean;
+  tokenPermission: (action: TokenAction) => boolean;
   tokenVisible: (target: Token | string) => boolean | Promise<boolean>;
+  tokenChangeable: (id: string) => Promise<boolean>;
   verifier: boolean;
-  teamOwner: (teamId: string) => Promise<boolean>;
+  teamMember: (teamId: string) => boolean | Promise<boolean>;
+  teamOwner: (teamId: string) => boolean | Promise<boolean>;
 }
 
 /** Everything a resolver may use, built fresh for each request. */
@@ -41,6 +47,7 @@ export interface Context {
   authScopes: ScopeLoaders;
   loaders: RequestLoaders;
   tokens: TokenService;
+  teams: TeamService;
   verifier: TokenVerifier;
 }
 
@@ -59,6 +66,7 @@ export class RequestLoaders {
   private userLoaders?: UserLoaders;
   private teamLoaders?: TeamLoaders;
   private readonly usageLoaders = new Map<number, ReturnType<typeof createUsageLoader>>();
+  private viewerTeams?: Promise<TeamMember[]>;
 
   constructor(
     private readonly em: EntityManager,
@@ -69,6 +77,9 @@ export class RequestLoaders {
   get tokenById() {
     return (this.tokenLoaders ??= createTokenLoaders(this.em)).tokenById;
   }
+  get childrenOf() {
+    return (this.tokenLoaders ??= createTokenLoaders(this.em)).childrenOf;
+  }
   get revocationByTokenId() {
     return (this.tokenLoaders ??= createTokenLoaders(this.em)).revocationByTokenId;
   }
@@ -77,6 +88,13 @@ export class RequestLoaders {
   }
   get teamById() {
     return (this.teamLoaders ??= createTeamLoaders(this.em, this.userId)).teamById;
+  }
+  get membersOf() {
+    return (this.teamLoaders ??= createTeamLoaders(this.em, this.userId)).membersOf;
+  }
+  /** The caller's memberships, with their teams (once per request). */
+  teamsOfViewer() {
+    return (this.viewerTeams ??= this.userId ? teamsOf(this.em, this.userId) : Promise.resolve([]));
   }
   /** The caller's membership of a team, by team id (null when not a member). */
   get membership() {
@@ -104,6 +122,8 @@ export async function createContext(
   const logger = deps.logger.child({ requestId });
   // The caller is the owner of whatever they will be shown first: no query to load them again.
   if (principal?.user instanceof User) loaders.userById.prime(principal.user.id, principal.user);
+  // Revoking or changing a token drops it from the verification cache before the mutation returns.
+  const tokens = new TokenService(em, deps.clock, deps.config.tokens, (secretHash) => deps.verifier.forget(secretHash));
 
   return {
     requestId,
@@ -116,28 +136,49 @@ export async function createContext(
     request,
     authScopes: scopeLoaders(principal, loaders),
     loaders,
-    // Revoking or changing a token drops it from the verification cache before the mutation returns.
-    tokens: new TokenService(em, deps.clock, deps.config.tokens, (secretHash) => deps.verifier.forget(secretHash)),
+    tokens,
+    teams: new TeamService(em, deps.clock, tokens),
     verifier: deps.verifier,
   };
 }
 
 function scopeLoaders(principal: Principal | null, loaders: RequestLoaders): ScopeLoaders {
+  const admin = principal !== null && isAdmin(principal);
+  const access: TokenAccess | null = principal && {
+    principal,
+    roleIn: async (teamId) => (await loaders.membership.load(teamId))?.role ?? null,
+  };
+  const tokenById = async (id: string) => {
+    const dbId = parseGlobalId('Token', id);
+    return dbId ? loaders.tokenById.load(dbId) : null;
+  };
   return {
     authenticated: principal !== null,
-    tokenAction: (action) => principal !== null && mayManageTokens(principal, action),
-    tokenVisible: (target) => {
-      if (!principal) return false;
-      if (typeof target !== 'string') return canSeeToken(principal, target);
-      const id = parseGlobalId('Token', target);
-      if (!id) return false;
-      return loaders.tokenById.load(id).then((token) => token !== null && canSeeToken(principal, token));
+    session: principal?.authMethod === 'SESSION',
+    admin,
+    tokenPermission: (action) => principal !== null && mayManageTokens(principal, action),
+    tokenVisible: async (target) => {
+      if (!access) return false;
+      const token = typeof target === 'string' ? await tokenById(target) : target;
+      return token !== null && canSeeToken(access, token);
+    },
+    tokenChangeable: async (id) => {
+      const token = access && (await tokenById(id));
+      return !!token && canChangeToken(access, token);
     },
     verifier: principal !== null && mayVerifyTokens(principal),
+    // Teams are their members' business: anyone else (but an administrator) finds nothing.
+    teamMember: async (teamId) => {
+      if (!principal) return false;
+      const dbId = parseGlobalId('Team', teamId) ?? teamId;
+      const team = await loaders.teamById.load(dbId);
+      if (!team || team.deletedAt) return false;
+      return admin || (await loaders.membership.load(dbId)) !== null;
+    },
     teamOwner: async (teamId) => {
       if (!principal) return false;
-      const membership = await loaders.membership.load(teamId);
-      return membership?.role === 'OWNER';
+      const dbId = parseGlobalId('Team', teamId) ?? teamId;
+      return admin || (await loaders.membership.load(dbId))?.role === 'OWNER';
     },
   };
 }

@@ -3,8 +3,10 @@ import { builder } from './builder.js';
 import './modules/common/errors.schema.js';
 import './modules/user/user.schema.js';
 import './modules/team/team.schema.js';
+import './modules/team/team.mutations.js';
 import './modules/token/token.schema.js';
 import './modules/token/token.mutations.js';
+import './modules/token/token.admin.js';
 import './modules/verification/verification.schema.js';
 import './modules/usage/usage.schema.js';
 

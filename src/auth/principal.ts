@@ -2,6 +2,7 @@ import type { TokenSnapshot, UserSnapshot } from '../modules/token/token-snapsho
 import { ALL_PERMISSIONS, grants, intersectPermissions, normalizePermissions } from './permissions.js';
 
 export type AuthMethod = 'SESSION' | 'API_TOKEN';
+export type TeamRole = 'OWNER' | 'MEMBER';
 
 /** The token-management actions an API token must be granted explicitly. */
 export type TokenAction = 'tokens.create' | 'tokens.read' | 'tokens.update' | 'tokens.revoke';
@@ -17,26 +18,42 @@ export interface Principal {
   token: TokenSnapshot | null;
 }
 
-/** What the owner holds now, from their latest recorded claims. */
-export function userPermissions(user: UserSnapshot): string[] {
-  return user.isAdmin ? [ALL_PERMISSIONS] : normalizePermissions(user.permissions);
+/**
+ * What a team role grants inside that team, on top of the session's own claims. These are
+ * management powers: a member manages their own team tokens, an owner every team token and
+ * the team itself.
+ */
+export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, string[]> = {
+  OWNER: ['tokens.*', 'team.*'],
+  MEMBER: ['tokens.create', 'tokens.read', 'tokens.update', 'tokens.revoke'],
+};
+
+/** What a user holds now, from their latest recorded claims (and a team role, inside that team). */
+export function userPermissions(user: UserSnapshot, teamRole: TeamRole | null = null): string[] {
+  if (user.isAdmin) return [ALL_PERMISSIONS];
+  return normalizePermissions([...user.permissions, ...(teamRole ? TEAM_ROLE_PERMISSIONS[teamRole] : [])]);
 }
 
 /**
- * The permissions the caller holds right now. A token's empty list inherits its owner's; a
- * non-empty one is cut down to what the owner still holds, so a token never outgrows its owner.
+ * What a token may do right now: what its owner holds now (inside the token's team), cut down by
+ * every list in its lineage. An empty list narrows nothing: a personal token with one acts with
+ * its owner's permissions, a child with one acts with exactly its parent's. So no token ever
+ * outgrows its owner or its parent.
  */
+export function tokenPermissions(token: Pick<TokenSnapshot, 'permissions' | 'owner' | 'ownerTeamRole' | 'lineage'>): string[] {
+  let held = userPermissions(token.owner, token.ownerTeamRole);
+  for (const list of [...token.lineage, token.permissions]) {
+    if (list.length > 0) held = intersectPermissions(held, list);
+  }
+  return held;
+}
+
+/** The permissions the caller holds right now (for a session: outside any team). */
 export function effectivePermissions(principal: Principal): string[] {
   return principal.token ? tokenPermissions(principal.token) : userPermissions(principal.user);
 }
 
-/** What a token may do right now: its own list within its owner's current permissions. */
-export function tokenPermissions(token: Pick<TokenSnapshot, 'permissions' | 'owner'>): string[] {
-  const owner = userPermissions(token.owner);
-  if (token.permissions.length === 0) return owner;
-  return intersectPermissions(token.permissions, owner);
-}
-
+/** Admin powers belong to a signed-in administrator; they are not delegated to API tokens. */
 export function isAdmin(principal: Principal): boolean {
   return principal.authMethod === 'SESSION' && principal.user.isAdmin;
 }
@@ -44,14 +61,19 @@ export function isAdmin(principal: Principal): boolean {
 /**
  * Whether the caller may perform a token-management action at all. A signed-in user always
  * manages their own tokens. An API token must name the action in its own list (an empty list,
- * which inherits for resource access, never grants management). Anything else fails closed.
+ * which inherits for resource access, never grants management) and still hold it through its
+ * owner and lineage. Anything else fails closed.
  */
 export function mayManageTokens(principal: Principal, action: TokenAction): boolean {
   switch (principal.authMethod) {
     case 'SESSION':
       return true;
     case 'API_TOKEN':
-      return principal.token !== null && grants(principal.token.permissions, action);
+      return (
+        principal.token !== null &&
+        grants(principal.token.permissions, action) &&
+        grants(tokenPermissions(principal.token), action)
+      );
     default:
       return false;
   }

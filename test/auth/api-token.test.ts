@@ -130,9 +130,11 @@ describe('token management with an API token', () => {
     const wider = await mintToken(t, secret, { name: 'wider', permissions: ['tools.execute'] });
     expect(wider.__typename).toBe('ValidationError');
     expect(wider.message).toContain("'tools.execute'");
-    // An empty list from a token is written out as the token's own set, never the owner's.
+    // A child with an empty list holds exactly its parent's set, never the owner's wider one.
     const inherit = await mintToken(t, secret, { name: 'inherit' });
-    expect(inherit.token.permissions.sort()).toEqual(['tokens.*', 'tools.read']);
+    expect(inherit.token.permissions).toEqual([]);
+    const asChild = await t.gql(VIEWER, {}, { token: inherit.secret });
+    expect(asChild.data.viewer.permissions.sort()).toEqual(['tokens.*', 'tools.read']);
 
     expect((await updateToken(t, secret, { id: child.token.id, description: 'by script' })).__typename).toBe('UpdateTokenPayload');
     expect((await revokeToken(t, secret, { id: child.token.id })).token.revocation.revokedBy).toBe(alice.email);

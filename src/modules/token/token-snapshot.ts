@@ -1,3 +1,4 @@
+import type { TeamRole } from '../../auth/principal.js';
 import type { TimeRestrictions, Token, UsageLimits } from './token.entity.js';
 import type { User } from '../user/user.entity.js';
 
@@ -28,7 +29,13 @@ export interface TokenSnapshot {
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
+  /** Ancestors, nearest last: the token manages only itself and its descendants. */
+  ancestorIds: string[];
+  /** The ancestors' own permission lists, nearest last; each bounds this token. */
+  lineage: string[][];
   owner: UserSnapshot;
+  /** The owner's role in the token's team now (null for a personal token, or a former member). */
+  ownerTeamRole: TeamRole | null;
 }
 
 export function snapshotOfUser(user: User): UserSnapshot {
@@ -41,7 +48,11 @@ export function snapshotOfUser(user: User): UserSnapshot {
   };
 }
 
-export function snapshotOfToken(token: Token, owner: User): TokenSnapshot {
+export function snapshotOfToken(
+  token: Token,
+  owner: User,
+  context: { lineage: string[][]; ownerTeamRole: TeamRole | null },
+): TokenSnapshot {
   return Object.freeze({
     id: token.id,
     name: token.name,
@@ -56,6 +67,9 @@ export function snapshotOfToken(token: Token, owner: User): TokenSnapshot {
     createdAt: token.createdAt.getTime(),
     expiresAt: token.expiresAt?.getTime() ?? null,
     revokedAt: token.revokedAt?.getTime() ?? null,
+    ancestorIds: [...token.ancestorIds],
+    lineage: context.lineage,
     owner: snapshotOfUser(owner),
+    ownerTeamRole: context.ownerTeamRole,
   });
 }

@@ -1,10 +1,37 @@
-import type { Principal } from '../../auth/principal.js';
+import { isAdmin, type Principal, type TeamRole } from '../../auth/principal.js';
 import type { Token } from './token.entity.js';
 
 /**
- * Who may see (and so act on) a token. One rule, used by the scope that guards every way a
- * token is reached: by id, through `node`, in lists and in mutations' lookups.
+ * Who may see and who may change a token: one set of rules, used by the scopes that guard every
+ * way a token is reached (by id, through `node`, in lists, in mutations' lookups).
+ *
+ * - An API token reaches only itself and its descendants: never its parent, never its owner's
+ *   other tokens.
+ * - A signed-in user reaches their own tokens, and, as a team OWNER, every token of that team.
+ * - An administrator sees (and so may revoke) every token, but changes only their own.
  */
-export function canSeeToken(principal: Principal, token: Token): boolean {
-  return token.owner.id === principal.user.id;
+export interface TokenAccess {
+  principal: Principal;
+  /** The caller's role in a team (batched per request). */
+  roleIn: (teamId: string) => Promise<TeamRole | null>;
+}
+
+type Reach = 'none' | 'see' | 'manage';
+
+async function reach({ principal, roleIn }: TokenAccess, token: Token): Promise<Reach> {
+  if (principal.authMethod === 'API_TOKEN') {
+    const self = principal.token;
+    return self && (token.id === self.id || token.ancestorIds.includes(self.id)) ? 'manage' : 'none';
+  }
+  if (token.owner.id === principal.user.id) return 'manage';
+  if (token.team && (await roleIn(token.team.id)) === 'OWNER') return 'manage';
+  return isAdmin(principal) ? 'see' : 'none';
+}
+
+export async function canSeeToken(access: TokenAccess, token: Token): Promise<boolean> {
+  return (await reach(access, token)) !== 'none';
+}
+
+export async function canChangeToken(access: TokenAccess, token: Token): Promise<boolean> {
+  return (await reach(access, token)) === 'manage';
 }

@@ -38,7 +38,7 @@ export type TokenStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
  * see it (an index cannot look into another table).
  */
 export class Token {
-  [OptionalProps]?: 'usageCount' | 'lastUsedAt' | 'revokedAt' | 'team' | 'description' | 'serverId' | 'ipRestrictions' | 'timeRestrictions' | 'usageLimits' | 'tags' | 'expiresAt' | 'permissions';
+  [OptionalProps]?: 'usageCount' | 'lastUsedAt' | 'revokedAt' | 'parent' | 'ancestorIds' | 'team' | 'description' | 'serverId' | 'ipRestrictions' | 'timeRestrictions' | 'usageLimits' | 'tags' | 'expiresAt' | 'permissions';
 
   id: string = randomUUID();
   owner!: Ref<User>;
@@ -59,6 +59,10 @@ export class Token {
   lastUsedAt: Date | null = null;
   usageCount = 0;
   revokedAt: Date | null = null;
+  /** The API token that minted this one, if any. */
+  parent: Ref<Token> | null = null;
+  /** Every ancestor, nearest last: this token is a descendant of each of them. */
+  ancestorIds: string[] = [];
 
   status(now: Date): TokenStatus {
     if (this.revokedAt) return 'REVOKED';
@@ -77,7 +81,7 @@ export const TokenSchema = new EntitySchema<Token>({
   properties: {
     id: { type: 'uuid', primary: true },
     owner: { kind: 'm:1', entity: 'User', ref: true },
-    team: { kind: 'm:1', entity: 'Team', ref: true, nullable: true, index: 'tokens_team_index' },
+    team: { kind: 'm:1', entity: 'Team', ref: true, nullable: true },
     name: { type: 'text' },
     description: { type: 'text', nullable: true },
     prefix: { type: 'text' },
@@ -94,11 +98,16 @@ export const TokenSchema = new EntitySchema<Token>({
     lastUsedAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
     usageCount: { type: new BigIntType('number'), default: 0 },
     revokedAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
+    parent: { kind: 'm:1', entity: 'Token', ref: true, nullable: true, deleteRule: 'set null', index: 'tokens_parent_index' },
+    ancestorIds: { type: 'uuid[]', columnType: 'uuid[]', defaultRaw: `'{}'` },
   },
   // Declared here so the ORM's schema diff knows them; they are created by the migrations.
   indexes: [
     { name: 'tokens_owner_created_index', expression: 'create index "tokens_owner_created_index" on "tokens" ("owner_id", "created_at" desc, "id" desc)' },
     { name: 'tokens_tags_index', expression: 'create index "tokens_tags_index" on "tokens" using gin ("tags")' },
+    { name: 'tokens_ancestors_index', expression: 'create index "tokens_ancestors_index" on "tokens" using gin ("ancestor_ids")' },
+    { name: 'tokens_team_created_index', expression: 'create index "tokens_team_created_index" on "tokens" ("team_id", "created_at" desc, "id" desc)' },
+    { name: 'tokens_created_index', expression: 'create index "tokens_created_index" on "tokens" ("created_at" desc, "id" desc)' },
     {
       name: 'tokens_owner_scope_name_unique',
       expression: `create unique index "tokens_owner_scope_name_unique" on "tokens" ("owner_id", coalesce("team_id", '00000000-0000-0000-0000-000000000000'::uuid), "name") where "revoked_at" is null`,

@@ -12,6 +12,10 @@ export function createTokenLoaders(em: EntityManager) {
       const byId = new Map((await repository.findByIds(ids)).map((t) => [t.id, t]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    childrenOf: new DataLoader<string, Token[]>(async (parentIds) => {
+      const children = await repository.childrenOf(parentIds);
+      return parentIds.map((id) => children.filter((child) => child.parent?.id === id));
+    }),
     revocationByTokenId: new DataLoader<string, Revocation | null>(async (tokenIds) => {
       const byToken = new Map((await repository.revocationsFor(tokenIds)).map((r) => [r.token.id, r]));
       return tokenIds.map((id) => byToken.get(id) ?? null);

@@ -31,6 +31,7 @@ const MintTokenInput = builder.inputType('MintTokenInput', {
     expiresInDays: t.int({ description: '1..MAX_TOKEN_LIFETIME_DAYS. Give this or expiresAt.' }),
     expiresAt: t.field({ type: 'DateTime', description: 'A future instant within the maximum lifetime.' }),
     teamId: t.id({ description: 'Mint a team token in a team you belong to.' }),
+    ownerId: t.id({ description: 'A team owner may mint a team token for a member (needs teamId); it is bounded by both.' }),
     permissions: t.stringList({
       description: 'Each "*" or "category.action" ("category.*" allowed), all held by you. Empty: inherit yours at use.',
     }),
@@ -81,7 +82,18 @@ const UpdateTokenPayload = builder.objectRef<{ token: Token }>('UpdateTokenPaylo
 });
 
 const RevokeTokenPayload = builder.objectRef<{ token: Token }>('RevokeTokenPayload').implement({
+  isTypeOf: (value) => !(value instanceof Error) && typeof value === 'object' && value !== null && 'token' in value,
   fields: (t) => ({ token: t.field({ type: TokenRef, resolve: (payload) => payload.token }) }),
+});
+
+/**
+ * One union for revokeToken and adminRevokeToken: the errors plugin names a union per field, and
+ * two types cannot share a name. Declaring its error types on the union lets the plugin catch
+ * them on every field that returns it, as it does for its own unions.
+ */
+export const RevokeTokenResult = builder.unionType('RevokeTokenResult', {
+  types: [RevokeTokenPayload, NotFoundError, ForbiddenError, ValidationError],
+  extensions: { pothosErrorTypes: [NotFoundError, ForbiddenError, ValidationError] },
 });
 
 /** Loads a token the mutation's scopes have already found visible (the load is cached). */
@@ -101,11 +113,13 @@ builder.mutationFields((t) => ({
       directResult: true,
       union: { name: 'MintTokenResult' },
     },
-    authScopes: { authenticated: true, tokenAction: 'tokens.create' },
+    authScopes: { authenticated: true, tokenPermission: 'tokens.create' },
     resolve: async (_root, { input }, ctx) => {
       const teamId = input.teamId == null ? null : parseGlobalId('Team', input.teamId);
       if (input.teamId != null && !teamId) throw new NotFoundError('Team not found');
-      return ctx.tokens.mint(ctx.principal!, { ...input, teamId });
+      const ownerId = input.ownerId == null ? null : parseGlobalId('User', input.ownerId);
+      if (input.ownerId != null && !ownerId) throw new NotFoundError('No such member in this team');
+      return ctx.tokens.mint(ctx.principal!, { ...input, teamId, ownerId });
     },
   }),
 
@@ -120,8 +134,9 @@ builder.mutationFields((t) => ({
     },
     authScopes: (_root, { input }) => ({
       authenticated: true,
-      tokenAction: 'tokens.update',
+      tokenPermission: 'tokens.update',
       tokenVisible: input.id,
+      tokenChangeable: input.id,
     }),
     resolve: async (_root, { input }, ctx) => {
       const { id, ...changes } = input;
@@ -131,17 +146,12 @@ builder.mutationFields((t) => ({
   }),
 
   revokeToken: t.field({
-    type: RevokeTokenPayload,
-    description: 'Revokes a token at once. Revoking again returns the first revocation unchanged.',
+    type: RevokeTokenResult,
+    description: 'Revokes a token and every token it minted, at once. Revoking again returns the first revocation.',
     args: { input: t.arg({ type: RevokeTokenInput, required: true }) },
-    errors: {
-      types: [NotFoundError, ForbiddenError, ValidationError],
-      directResult: true,
-      union: { name: 'RevokeTokenResult' },
-    },
     authScopes: (_root, { input }) => ({
       authenticated: true,
-      tokenAction: 'tokens.revoke',
+      tokenPermission: 'tokens.revoke',
       tokenVisible: input.id,
     }),
     resolve: async (_root, { input }, ctx) => {

@@ -1,11 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import type { TeamRole } from '../../auth/principal.js';
+import { escapeLike } from '../common/like.js';
+import { TeamMember } from '../team/team-member.entity.js';
 import { Revocation } from './revocation.entity.js';
 import { Token } from './token.entity.js';
+import { snapshotOfToken, type TokenSnapshot } from './token-snapshot.js';
 
 /** Named queries over tokens. Rules live in the service; SQL shapes live here. */
 
+/** Which tokens a list shows. Every condition given must hold. */
 export interface TokenListFilter {
-  ownerId: string;
+  ownerId?: string;
+  teamId?: string;
+  /** Owners whose email matches, case-insensitively (admin search). */
+  ownerEmail?: string;
+  /** A token and its descendants: what an API token may manage. */
+  lineageOf?: string;
   includeInactive: boolean;
   search?: string | null;
   tag?: string | null;
@@ -16,6 +27,20 @@ export interface TokenListFilter {
 export interface TokenCursor {
   createdAt: Date;
   id: string;
+}
+
+/** Which tokens a bulk revocation takes. */
+export type RevocationTarget =
+  | { kind: 'token'; id: string }
+  | { kind: 'descendants'; of: string }
+  | { kind: 'owner'; ownerId: string }
+  | { kind: 'ownerInTeam'; ownerId: string; teamId: string }
+  | { kind: 'team'; teamId: string }
+  | { kind: 'lineage'; of: string };
+
+export interface RevokedToken {
+  id: string;
+  secretHash: string;
 }
 
 export function encodeCursor(token: Pick<Token, 'createdAt' | 'id'>): string {
@@ -35,10 +60,6 @@ export function decodeCursor(cursor: string): TokenCursor | null {
   }
 }
 
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 export class TokenRepository {
   constructor(private readonly em: EntityManager) {}
 
@@ -46,20 +67,31 @@ export class TokenRepository {
     return this.em.find(Token, { id: { $in: [...ids] } });
   }
 
-  /** The token a presented secret belongs to, with its owner, in one statement. */
-  findBySecretHash(secretHash: string): Promise<Token | null> {
-    return this.em.findOne(Token, { secretHash }, { populate: ['owner'], strategy: 'joined' });
+  childrenOf(parentIds: readonly string[]): Promise<Token[]> {
+    return this.em.find(Token, { parent: { $in: [...parentIds] } }, { orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
   revocationsFor(tokenIds: readonly string[]): Promise<Revocation[]> {
     return this.em.find(Revocation, { token: { $in: [...tokenIds] } });
   }
 
+  /**
+   * Everything verification needs to know about the token a secret belongs to: the token with
+   * its owner (one statement), and when it has them, its ancestors' lists and the owner's role in
+   * its team. Null when no token has this secret.
+   */
+  async snapshotBySecretHash(secretHash: string): Promise<TokenSnapshot | null> {
+    const token = await this.em.findOne(Token, { secretHash }, { populate: ['owner'], strategy: 'joined' });
+    if (!token) return null;
+    const [lineage, ownerTeamRole] = await Promise.all([this.lineageOf(token), this.ownerRoleIn(token)]);
+    return snapshotOfToken(token, token.owner.getEntity(), { lineage, ownerTeamRole });
+  }
+
   /** One page, newest first, and whether more follow. */
   async page(filter: TokenListFilter, first: number, after: TokenCursor | null) {
     const where = this.where(filter);
     if (after) {
-      where.$and!.push({
+      where.$and.push({
         $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, id: { $lt: after.id } }],
       });
     }
@@ -74,8 +106,59 @@ export class TokenRepository {
     return this.em.count(Token, this.where(filter));
   }
 
-  private where(filter: TokenListFilter): FilterQuery<Token> & { $and: FilterQuery<Token>[] } {
-    const and: FilterQuery<Token>[] = [{ owner: filter.ownerId }];
+  /**
+   * Revokes every live token the target covers, each with its own Revocation row, inside the
+   * caller's transaction. Returns what it revoked, so that caches can drop those secrets.
+   */
+  async revokeWhere(
+    target: RevocationTarget,
+    revocation: { at: Date; by: string; reason: string },
+  ): Promise<RevokedToken[]> {
+    const connection = this.em.getConnection();
+    const ctx = this.em.getTransactionContext();
+    const [condition, params] = revocationCondition(target);
+    const revoked = await connection.execute<{ id: string; secret_hash: string }[]>(
+      `update tokens set revoked_at = ?, updated_at = ? where revoked_at is null and ${condition} returning id, secret_hash`,
+      [revocation.at, revocation.at, ...params],
+      'all',
+      ctx,
+    );
+    if (revoked.length > 0) {
+      await connection.execute(
+        `insert into revocations (id, token_id, revoked_at, revoked_by, reason) values ${revoked.map(() => '(?, ?, ?, ?, ?)').join(', ')}
+         on conflict (token_id) do nothing`,
+        revoked.flatMap((row) => [randomUUID(), row.id, revocation.at, revocation.by, revocation.reason]),
+        'run',
+        ctx,
+      );
+    }
+    return revoked.map((row) => ({ id: row.id, secretHash: row.secret_hash }));
+  }
+
+  private async lineageOf(token: Token): Promise<string[][]> {
+    if (token.ancestorIds.length === 0) return [];
+    const ancestors = await this.em.find(Token, { id: { $in: token.ancestorIds } }, { fields: ['id', 'permissions'] });
+    const byId = new Map(ancestors.map((a) => [a.id, a.permissions]));
+    // An ancestor that is gone (it never is: tokens are not deleted) would bound nothing: refuse all.
+    return token.ancestorIds.map((id) => byId.get(id) ?? ['none.none']);
+  }
+
+  private async ownerRoleIn(token: Token): Promise<TeamRole | null> {
+    if (!token.team) return null;
+    const membership = await this.em.findOne(TeamMember, { team: token.team.id, user: token.owner.id });
+    return membership?.role ?? null;
+  }
+
+  private where(filter: TokenListFilter): { $and: FilterQuery<Token>[] } {
+    const and: FilterQuery<Token>[] = [];
+    if (filter.ownerId) and.push({ owner: filter.ownerId });
+    if (filter.teamId) and.push({ team: filter.teamId });
+    if (filter.ownerEmail) {
+      and.push({ owner: { email: { $ilike: escapeLike(filter.ownerEmail) } } });
+    }
+    if (filter.lineageOf) {
+      and.push({ $or: [{ id: filter.lineageOf }, { ancestorIds: { $contains: [filter.lineageOf] } }] });
+    }
     if (!filter.includeInactive) {
       and.push({ revokedAt: null }, { $or: [{ expiresAt: null }, { expiresAt: { $gt: filter.now } }] });
     }
@@ -86,5 +169,22 @@ export class TokenRepository {
     }
     if (filter.tag) and.push({ tags: { $contains: [filter.tag] } });
     return { $and: and };
+  }
+}
+
+function revocationCondition(target: RevocationTarget): [string, unknown[]] {
+  switch (target.kind) {
+    case 'token':
+      return ['id = ?', [target.id]];
+    case 'descendants':
+      return ['ancestor_ids @> array[?]::uuid[]', [target.of]];
+    case 'lineage':
+      return ['(id = ? or ancestor_ids @> array[?]::uuid[])', [target.of, target.of]];
+    case 'owner':
+      return ['owner_id = ?', [target.ownerId]];
+    case 'ownerInTeam':
+      return ['owner_id = ? and team_id = ?', [target.ownerId, target.teamId]];
+    case 'team':
+      return ['team_id = ?', [target.teamId]];
   }
 }

@@ -1,9 +1,10 @@
 import { builder } from '../../builder.js';
+import { isAdmin } from '../../auth/principal.js';
+import type { Context } from '../../context.js';
 import { parseGlobalId } from '../../global-id.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
 import { decodeCursor, encodeCursor, type TokenListFilter } from './token.repository.js';
-import { canSeeToken } from './token.access.js';
 
 export const TokenStatusEnum = builder.enumType('TokenStatus', {
   values: {
@@ -55,9 +56,10 @@ export const TokenRef = builder.node('Token', {
   isTypeOf: (value) => value instanceof Token,
   // The backstop: however a Token is reached, only a caller who may see it reads its fields.
   authScopes: (token) => ({ tokenVisible: token }),
+  // node(id): a token the caller may not see is simply absent.
   loadOne: async (id, ctx) => {
     const token = await ctx.loaders.tokenById.load(id);
-    return token && ctx.principal && canSeeToken(ctx.principal, token) ? token : null;
+    return token && (await ctx.authScopes.tokenVisible(token)) ? token : null;
   },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -94,6 +96,21 @@ export const TokenRef = builder.node('Token', {
       nullable: true,
       // Only revoked tokens have one, and the row says so: no lookup for the others.
       resolve: (token, _args, ctx) => (token.revokedAt ? ctx.loaders.revocationByTokenId.load(token.id) : null),
+    }),
+    parent: t.field({
+      type: 'Token',
+      nullable: true,
+      description: 'The API token that minted this one; null for a token minted by a person, or one you may not see.',
+      resolve: async (token, _args, ctx) => {
+        if (!token.parent) return null;
+        const parent = await ctx.loaders.tokenById.load(token.parent.id);
+        return parent && (await ctx.authScopes.tokenVisible(parent)) ? parent : null;
+      },
+    }),
+    children: t.field({
+      type: ['Token'],
+      description: 'The tokens this one minted, newest first. Revoking it revokes them (and theirs).',
+      resolve: (token, _args, ctx) => ctx.loaders.childrenOf.load(token.id),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -132,7 +149,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A token by id; null when it does not exist or is not visible to the caller.',
     args: { id: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ authenticated: true, tokenAction: 'tokens.read', tokenVisible: args.id }),
+    authScopes: (_root, args) => ({ authenticated: true, tokenPermission: 'tokens.read', tokenVisible: args.id }),
     // Hidden looks like absent: null, with no error entry.
     unauthorizedResolver: (_root, _args, _ctx, _info, error) => hideNotFound(error),
     // The scope has already loaded the token and checked it, so the id parses and the load is cached.
@@ -148,41 +165,84 @@ builder.queryFields((t) => ({
       search: t.arg.string(),
       tag: t.arg.string(),
     },
-    authScopes: { authenticated: true, tokenAction: 'tokens.read' },
-    resolve: async (_root, args, ctx) => {
-      const first = args.first ?? PAGE.default;
-      if (!Number.isInteger(first) || first < 1 || first > PAGE.max) {
-        throw new BadUserInputError(`first must be between 1 and ${PAGE.max}`, 'first');
-      }
-      const after = args.after ? decodeCursor(args.after) : null;
-      if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
-      if (args.search && args.search.length > 200) {
-        throw new BadUserInputError('search must be at most 200 characters', 'search');
-      }
-      const filter: TokenListFilter = {
-        ownerId: ctx.principal!.user.id,
-        includeInactive: args.includeInactive ?? false,
-        search: args.search,
-        tag: args.tag,
-        now: ctx.clock(),
-      };
-      const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
-      for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
-      const edges = tokens.map((token) => ({ cursor: encodeCursor(token), node: token }));
-      const connection: TokenConnectionShape = {
-        edges,
-        pageInfo: {
-          hasNextPage,
-          hasPreviousPage: after !== null,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-        totalCount: () => ctx.tokens.count(filter),
-      };
-      return connection as never;
+    authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
+    resolve: (_root, args, ctx) => {
+      const principal = ctx.principal!;
+      // An API token lists what it manages: itself and its descendants.
+      const scope = principal.token ? { lineageOf: principal.token.id } : { ownerId: principal.user.id };
+      return tokenPage(ctx, scope, args);
     },
   }),
 }));
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  includeInactive?: boolean | null;
+  search?: string | null;
+  tag?: string | null;
+}
+
+/**
+ * One page of a token list, for every list that returns a TokenConnection: checks the arguments,
+ * fetches first+1 rows, and counts only if totalCount is asked for.
+ */
+export async function tokenPage(
+  ctx: Context,
+  scope: Omit<TokenListFilter, 'includeInactive' | 'now' | 'search' | 'tag'>,
+  args: PageArgs,
+): Promise<never> {
+  const first = args.first ?? PAGE.default;
+  if (!Number.isInteger(first) || first < 1 || first > PAGE.max) {
+    throw new BadUserInputError(`first must be between 1 and ${PAGE.max}`, 'first');
+  }
+  const after = args.after ? decodeCursor(args.after) : null;
+  if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
+  if (args.search && args.search.length > 200) {
+    throw new BadUserInputError('search must be at most 200 characters', 'search');
+  }
+  const filter: TokenListFilter = {
+    ...scope,
+    includeInactive: args.includeInactive ?? false,
+    search: args.search,
+    tag: args.tag,
+    now: ctx.clock(),
+  };
+  const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
+  for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
+  const edges = tokens.map((token) => ({ cursor: encodeCursor(token), node: token }));
+  const connection: TokenConnectionShape = {
+    edges,
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage: after !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: () => ctx.tokens.count(filter),
+  };
+  // The connection plugin's shape has no totalCount; the TokenConnection type adds it.
+  return connection as never;
+}
+
+builder.objectField('Team', 'tokens', (t) =>
+  t.field({
+    type: TokenConnection,
+    description: "Owners see every team token; members see their own; an API token, what it manages.",
+    args: {
+      first: t.arg.int({ description: `1-${PAGE.max}, default ${PAGE.default}` }),
+      after: t.arg.string(),
+      includeInactive: t.arg.boolean({ defaultValue: false }),
+    },
+    authScopes: { tokenPermission: 'tokens.read' },
+    resolve: async (team, args, ctx) => {
+      const principal = ctx.principal!;
+      if (principal.token) return tokenPage(ctx, { teamId: team.id, lineageOf: principal.token.id }, args);
+      const owner = isAdmin(principal) || (await ctx.loaders.membership.load(team.id))?.role === 'OWNER';
+      return tokenPage(ctx, owner ? { teamId: team.id } : { teamId: team.id, ownerId: principal.user.id }, args);
+    },
+  }),
+);
 
 /** Hidden looks like absent: a NotFoundError from the visibility scope becomes a plain null. */
 function hideNotFound(error: Error): null {

@@ -1,29 +1,51 @@
-import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../clock.js';
-import { effectivePermissions, type Principal } from '../../auth/principal.js';
+import { tokenPermissions, userPermissions, type Principal, type TeamRole } from '../../auth/principal.js';
 import { grants } from '../../auth/permissions.js';
-import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
 import { TeamMember } from '../team/team-member.entity.js';
-import type { UserSnapshot } from './token-snapshot.js';
-import { Revocation } from './revocation.entity.js';
+import { User } from '../user/user.entity.js';
+import type { TokenSnapshot } from './token-snapshot.js';
 import { Token } from './token.entity.js';
 import { LIMITS, validateTokenFields, type TokenFieldsInput } from './token.input.js';
-import { TokenRepository, type TokenCursor, type TokenListFilter } from './token.repository.js';
+import { narrowingProblems } from './token.narrowing.js';
+import {
+  TokenRepository,
+  type RevocationTarget,
+  type RevokedToken,
+  type TokenCursor,
+  type TokenListFilter,
+} from './token.repository.js';
 import { generateSecret } from './token.secret.js';
 
 export interface MintInput extends TokenFieldsInput {
   name: string;
-  /** Database id of the team, already decoded; undefined for a personal token. */
+  /** Database id of the team, already decoded; null for a personal token. */
   teamId?: string | null;
+  /** Database id of the member a team owner mints for; null for the caller. */
+  ownerId?: string | null;
 }
 
 export const DEFAULT_REVOKE_REASON = 'Revoked by user';
+export const CASCADE_REASON = 'Parent token revoked';
 const NAME_INDEX = 'tokens_owner_scope_name_unique';
 
-/** The rules of minting, changing and revoking tokens. Resolvers call this; it calls the database. */
+/** Who the new token belongs to, what bounds it, and where it sits. */
+interface MintPlan {
+  ownerId: string;
+  teamId: string | null;
+  /** Everything granted must be contained in each of these. */
+  bounds: { who: string; held: string[] }[];
+  parent: TokenSnapshot | null;
+}
+
+/**
+ * The rules of minting, changing and revoking tokens. Resolvers call this; it calls the
+ * database. Whoever calls must already have been allowed to reach the token (scopes); this adds
+ * the rules of what may be granted: containment, lineage, and API tokens that may only narrow.
+ */
 export class TokenService {
   private readonly repository: TokenRepository;
 
@@ -41,8 +63,10 @@ export class TokenService {
   async mint(principal: Principal, input: MintInput): Promise<{ token: Token; secret: string }> {
     const now = this.clock();
     const fields = validateTokenFields(input, this.expiryPolicy(now), 'mint');
-    const permissions = this.grantablePermissions(principal, fields.permissions ?? []);
-    const team = input.teamId ? await this.teamOf(principal.user, input.teamId) : null;
+    const plan = await this.planMint(principal, input);
+    const permissions = fields.permissions ?? [];
+    this.assertContained(permissions, plan.bounds);
+    if (plan.parent) this.assertWithinParentExpiry(fields.expiresAt ?? null, plan.parent);
 
     const { secret, hash, displayPrefix } = generateSecret(this.settings.prefix);
     // A fork keeps a failed insert from lingering in the request's unit of work.
@@ -50,8 +74,10 @@ export class TokenService {
     const token = fork.create(Token, {
       ...fields,
       name: fields.name!,
-      owner: principal.user.id,
-      team: team ? team.team.id : null,
+      owner: plan.ownerId,
+      team: plan.teamId,
+      parent: plan.parent?.id ?? null,
+      ancestorIds: plan.parent ? [...plan.parent.ancestorIds, plan.parent.id] : [],
       prefix: displayPrefix,
       secretHash: hash,
       permissions,
@@ -61,7 +87,7 @@ export class TokenService {
     try {
       await fork.flush();
     } catch (error) {
-      throw this.nameConflictOr(error, token.name, team !== null);
+      throw this.nameConflictOr(error, token.name, plan.teamId !== null);
     }
     return { token, secret };
   }
@@ -71,8 +97,21 @@ export class TokenService {
     const now = this.clock();
     this.assertChangeable(token, now);
     const fields = validateTokenFields(input, this.expiryPolicy(now), 'update');
-    if (fields.permissions) fields.permissions = this.grantablePermissions(principal, fields.permissions);
     if (Object.keys(fields).length === 0) return token;
+
+    if (fields.permissions) {
+      this.assertContained(fields.permissions, await this.updateBounds(principal, token));
+    }
+    if (principal.authMethod === 'API_TOKEN') {
+      const problems = narrowingProblems(token, fields);
+      if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    }
+    if (fields.expiresAt !== undefined && token.parent) {
+      const parent = await this.em.findOne(Token, { id: token.parent.id });
+      if (parent?.expiresAt && (fields.expiresAt === null || fields.expiresAt > parent.expiresAt)) {
+        throw ValidationError.forField(['expiresAt'], "a child token cannot outlive its parent: the expiry must be no later than the parent's");
+      }
+    }
 
     let changed: number;
     try {
@@ -92,31 +131,42 @@ export class TokenService {
   }
 
   /**
-   * Revokes a token. Idempotent: a second revocation (even a concurrent one) keeps the first
-   * revocation's time, author and reason, and returns it.
+   * Revokes a token and, in the same transaction, every token it minted (and they minted).
+   * Idempotent: a second revocation (even a concurrent one) keeps the first one's time, author
+   * and reason, and returns it.
    */
-  async revoke(principal: Principal, token: Token, reason?: string | null): Promise<Token> {
-    const text = reason?.trim() || DEFAULT_REVOKE_REASON;
-    if (text.length > LIMITS.reasonLength) {
-      throw ValidationError.forField(['reason'], `reason must be at most ${LIMITS.reasonLength} characters`);
-    }
+  async revoke(principal: Principal, token: Token, reason?: string | null, defaultReason = DEFAULT_REVOKE_REASON): Promise<Token> {
+    const text = this.reasonOr(reason, defaultReason);
     if (!token.revokedAt) {
-      const now = this.clock();
-      await this.em.transactional(async (tx) => {
-        const claimed = await tx.nativeUpdate(Token, { id: token.id, revokedAt: null }, { revokedAt: now, updatedAt: now });
-        if (claimed === 0) return; // someone else revoked it first
-        await tx.insert(Revocation, {
-          id: randomUUID(),
-          token: token.id,
-          revokedAt: now,
-          revokedBy: principal.user.email,
-          reason: text,
-        });
+      const at = this.clock();
+      const by = principal.user.email;
+      const revoked = await this.em.transactional(async (tx) => {
+        const repository = new TokenRepository(tx);
+        const own = await repository.revokeWhere({ kind: 'token', id: token.id }, { at, by, reason: text });
+        const descendants = await repository.revokeWhere({ kind: 'descendants', of: token.id }, { at, by, reason: CASCADE_REASON });
+        return [...own, ...descendants];
       });
-      this.onChanged(token.secretHash);
+      this.forget(revoked);
       await this.em.refresh(token);
     }
     return token;
+  }
+
+  /** Revokes every live token a target covers (offboarding, panic button, team changes). */
+  async revokeAll(target: RevocationTarget, by: string, reason: string): Promise<number> {
+    const at = this.clock();
+    const revoked = await this.em.transactional((tx) => new TokenRepository(tx).revokeWhere(target, { at, by, reason }));
+    this.forget(revoked);
+    return revoked.length;
+  }
+
+  /** The same, inside a transaction the caller already holds (team changes). */
+  async revokeAllIn(tx: EntityManager, target: RevocationTarget, by: string, reason: string): Promise<RevokedToken[]> {
+    return new TokenRepository(tx).revokeWhere(target, { at: this.clock(), by, reason });
+  }
+
+  forget(revoked: RevokedToken[]): void {
+    for (const token of revoked) this.onChanged(token.secretHash);
   }
 
   list(filter: TokenListFilter, first: number, after: TokenCursor | null) {
@@ -127,34 +177,112 @@ export class TokenService {
     return this.repository.count(filter);
   }
 
+  reasonOr(reason: string | null | undefined, fallback: string): string {
+    const text = reason?.trim() || fallback;
+    if (text.length > LIMITS.reasonLength) {
+      throw ValidationError.forField(['reason'], `reason must be at most ${LIMITS.reasonLength} characters`);
+    }
+    return text;
+  }
+
   private expiryPolicy(now: Date) {
     return { now, maxLifetimeDays: this.settings.maxLifetimeDays, requireExpiry: this.settings.requireExpiry };
   }
 
   /**
-   * Nobody grants what they do not hold. An API token minting with an empty list gets its own
-   * effective set written out, never the owner's wider inheritance.
+   * Who owns the new token and what bounds it. An API token mints children: same owner and
+   * team, bounded by itself. A session mints for itself (inside a team: with what its role
+   * grants there), or, as a team owner, for a member: bounded by both.
    */
-  private grantablePermissions(principal: Principal, requested: string[]): string[] {
-    const held = effectivePermissions(principal);
+  private async planMint(principal: Principal, input: MintInput): Promise<MintPlan> {
+    if (principal.authMethod === 'API_TOKEN' && principal.token) {
+      const parent = principal.token;
+      if (input.ownerId) throw new ForbiddenError('An API token mints only for its own owner');
+      if (input.teamId && input.teamId !== parent.teamId) {
+        throw ValidationError.forField(['teamId'], "a token minted by an API token belongs to its parent's team");
+      }
+      return {
+        ownerId: parent.owner.id,
+        teamId: parent.teamId,
+        bounds: [{ who: 'this API token', held: tokenPermissions(parent) }],
+        parent,
+      };
+    }
+    if (!input.teamId) {
+      if (input.ownerId && input.ownerId !== principal.user.id) {
+        throw ValidationError.forField(['ownerId'], 'ownerId is for team tokens: give teamId too');
+      }
+      return { ownerId: principal.user.id, teamId: null, bounds: [{ who: 'you', held: userPermissions(principal.user) }], parent: null };
+    }
+    const role = await this.roleOf(principal.user.id, input.teamId);
+    if (!role) throw new NotFoundError('Team not found');
+    const callerBound = { who: 'you', held: userPermissions(principal.user, role) };
+    if (!input.ownerId || input.ownerId === principal.user.id) {
+      return { ownerId: principal.user.id, teamId: input.teamId, bounds: [callerBound], parent: null };
+    }
+    if (role !== 'OWNER') throw new ForbiddenError('Only team owners mint tokens on behalf of a member');
+    const [member, memberRole] = await Promise.all([
+      this.em.findOne(User, { id: input.ownerId }),
+      this.roleOf(input.ownerId, input.teamId),
+    ]);
+    if (!member || !memberRole) throw new NotFoundError('No such member in this team');
+    return {
+      ownerId: member.id,
+      teamId: input.teamId,
+      bounds: [callerBound, { who: 'the member', held: userPermissions(member, memberRole) }],
+      parent: null,
+    };
+  }
+
+  /** What bounds new permissions on an existing token: its owner (in its team), its lineage, and the caller. */
+  private async updateBounds(principal: Principal, token: Token): Promise<MintPlan['bounds']> {
+    const owner = await this.em.findOneOrFail(User, { id: token.owner.id });
+    const ownerRole = token.team ? await this.roleOf(owner.id, token.team.id) : null;
+    const bounds = [{ who: "the token's owner", held: userPermissions(owner, ownerRole) }];
+    if (token.parent) {
+      const ancestors = await this.em.find(Token, { id: { $in: token.ancestorIds } });
+      const lineage = token.ancestorIds.map((id) => ancestors.find((a) => a.id === id)?.permissions ?? ['none.none']);
+      const parentHeld = tokenPermissions({ permissions: [], owner, ownerTeamRole: ownerRole, lineage });
+      bounds.push({ who: "the token's parent", held: parentHeld });
+    }
+    if (principal.authMethod === 'API_TOKEN' && principal.token) {
+      bounds.push({ who: 'this API token', held: tokenPermissions(principal.token) });
+    } else if (principal.user.id !== owner.id) {
+      const callerRole = token.team ? await this.roleOf(principal.user.id, token.team.id) : null;
+      bounds.push({ who: 'you', held: userPermissions(principal.user, callerRole) });
+    }
+    return bounds;
+  }
+
+  /** Nobody grants what they do not hold: every permission must be in every bound. */
+  private assertContained(permissions: string[], bounds: MintPlan['bounds']): void {
     const problems: FieldProblem[] = [];
-    requested.forEach((permission, index) => {
-      if (!grants(held, permission)) {
+    permissions.forEach((permission, index) => {
+      const short = bounds.find((bound) => !grants(bound.held, permission));
+      if (short) {
         problems.push({
           path: ['permissions', String(index)],
-          message: `you cannot grant '${permission}': you do not hold it`,
+          message: `cannot grant '${permission}': ${short.who === 'you' ? 'you do' : `${short.who} does`} not hold it`,
         });
       }
     });
     if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
-    if (requested.length === 0 && principal.authMethod === 'API_TOKEN') return held;
-    return requested;
   }
 
-  private async teamOf(user: UserSnapshot, teamId: string): Promise<TeamMember> {
-    const membership = await this.em.findOne(TeamMember, { team: teamId, user: user.id });
-    if (!membership) throw new NotFoundError('Team not found');
-    return membership;
+  private assertWithinParentExpiry(expiresAt: Date | null, parent: TokenSnapshot): void {
+    if (parent.expiresAt === null) return;
+    if (expiresAt === null || expiresAt.getTime() > parent.expiresAt) {
+      throw ValidationError.forField(
+        ['expiresAt'],
+        `a child token cannot outlive its parent: the expiry must be no later than ${new Date(parent.expiresAt).toISOString()}`,
+      );
+    }
+  }
+
+  private async roleOf(userId: string, teamId: string): Promise<TeamRole | null> {
+    const membership = await this.em.findOne(TeamMember, { team: teamId, user: userId }, { populate: ['team'] });
+    if (!membership || membership.team.getEntity().deletedAt) return null;
+    return membership.role;
   }
 
   private assertChangeable(token: Token, now: Date): void {
@@ -169,7 +297,7 @@ export class TokenService {
   private nameConflictOr(error: unknown, name: string | undefined, inTeam: boolean): unknown {
     if (error instanceof UniqueConstraintViolationException && error.message.includes(NAME_INDEX)) {
       return new ConflictError(
-        `An active token named "${name}" already exists ${inTeam ? 'for you in this team' : 'among your personal tokens'}`,
+        `An active token named "${name}" already exists ${inTeam ? 'for this owner in this team' : 'among your personal tokens'}`,
       );
     }
     return error;

@@ -92,7 +92,7 @@ builder.objectField('Viewer', 'usage', (t) =>
     type: UsageStatsRef,
     description: "All of the viewer's tokens together.",
     args: { days: t.arg.int(DAYS) },
-    authScopes: { tokenAction: 'tokens.read' },
+    authScopes: { tokenPermission: 'tokens.read' },
     resolve: (viewer, { days }, ctx) => wholeScopeStats(ctx, { kind: 'owner', userId: viewer.user.id }, checkedDays(days)),
   }),
 );

@@ -31,11 +31,13 @@ export const UserSchema = new EntitySchema<User>({
   properties: {
     id: { type: 'uuid', primary: true },
     subject: { type: 'text', unique: 'users_subject_unique' },
-    email: { type: 'text', index: 'users_email_index' },
+    email: { type: 'text' },
     name: { type: 'text', nullable: true },
     permissions: { type: 'text[]', defaultRaw: `'{}'` },
     isAdmin: { type: 'boolean', default: false },
     createdAt: { type: 'Date', columnType: 'timestamptz(3)' },
     updatedAt: { type: 'Date', columnType: 'timestamptz(3)' },
   },
+  // Teams add members by email, case-insensitively.
+  indexes: [{ name: 'users_email_index', expression: 'create index "users_email_index" on "users" (lower("email"))' }],
 });

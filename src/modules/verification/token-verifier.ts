@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock } from '../../clock.js';
 import { tokenPermissions } from '../../auth/principal.js';
 import { missingPermissions } from '../../auth/permissions.js';
-import { snapshotOfToken, type TokenSnapshot } from '../token/token-snapshot.js';
+import type { TokenSnapshot } from '../token/token-snapshot.js';
 import { TokenRepository } from '../token/token.repository.js';
 import { hasValidChecksum, hashSecret } from '../token/token.secret.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
@@ -196,8 +196,7 @@ export class TokenVerifier {
 
   private async load(secretHash: string): Promise<TokenSnapshot | null> {
     const epoch = this.epoch;
-    const token = await new TokenRepository(this.deps.orm.em.fork()).findBySecretHash(secretHash);
-    const snapshot = token ? snapshotOfToken(token, token.owner.getEntity()) : null;
+    const snapshot = await new TokenRepository(this.deps.orm.em.fork()).snapshotBySecretHash(secretHash);
     if (epoch === this.epoch) this.deps.cache.remember(secretHash, snapshot);
     return snapshot;
   }

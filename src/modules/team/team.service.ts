@@ -1,0 +1,152 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Clock } from '../../clock.js';
+import type { Principal, TeamRole } from '../../auth/principal.js';
+import { ConflictError, NotFoundError, ValidationError } from '../common/errors.js';
+import { escapeLike } from '../common/like.js';
+import type { TokenService } from '../token/token.service.js';
+import type { RevokedToken } from '../token/token.repository.js';
+import { User } from '../user/user.entity.js';
+import { TeamMember } from './team-member.entity.js';
+import { Team } from './team.entity.js';
+
+export const REMOVED_FROM_TEAM = 'Removed from team';
+export const TEAM_DELETED = 'Team deleted';
+const NAME_LENGTH = 64;
+
+/** "Platform Team (EU)" → "platform-team-eu". */
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, NAME_LENGTH);
+}
+
+/**
+ * Teams and their members. Every membership change runs in one transaction that first locks the
+ * team's row, so two owners acting at once cannot leave a team without an owner, and the tokens a
+ * change revokes go in the same transaction. Callers have already been authorized by scopes.
+ */
+export class TeamService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly clock: Clock,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async create(principal: Principal, name: string): Promise<Team> {
+    const trimmed = name.trim();
+    if (trimmed.length < 1 || trimmed.length > NAME_LENGTH) {
+      throw ValidationError.forField(['name'], `name must be 1-${NAME_LENGTH} characters after trimming`);
+    }
+    const slug = slugify(trimmed);
+    if (!slug) throw ValidationError.forField(['name'], 'name must contain letters or digits');
+    const now = this.clock();
+    try {
+      return await this.em.transactional(async (tx) => {
+        const team = new Team({ name: trimmed, slug, now });
+        tx.persist(team);
+        tx.persist(tx.create(TeamMember, { team, user: principal.user.id, role: 'OWNER', joinedAt: now }));
+        await tx.flush();
+        return team;
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw new ConflictError(`A team whose name makes the slug "${slug}" already exists`);
+      }
+      throw error;
+    }
+  }
+
+  async addMember(teamId: string, email: string, role: TeamRole): Promise<{ team: Team; member: TeamMember }> {
+    const user = await this.userByEmail(email);
+    return this.locked(teamId, async (tx, team) => {
+      if (await tx.findOne(TeamMember, { team: teamId, user: user.id })) {
+        throw new ConflictError(`${user.email} is already a member of this team`);
+      }
+      const member = tx.create(TeamMember, { team: teamId, user: user.id, role, joinedAt: this.clock() });
+      await tx.flush();
+      return { team, member };
+    });
+  }
+
+  async updateRole(teamId: string, userId: string, role: TeamRole): Promise<{ team: Team; member: TeamMember }> {
+    return this.locked(teamId, async (tx, team) => {
+      const member = await this.memberOf(tx, teamId, userId);
+      if (member.role === 'OWNER' && role !== 'OWNER') await this.assertAnotherOwner(tx, teamId, 'demoting');
+      member.role = role;
+      await tx.flush();
+      return { team, member };
+    });
+  }
+
+  /** Removes a member and revokes their tokens in the team (they no longer speak for it). */
+  async removeMember(principal: Principal, teamId: string, userId: string): Promise<Team> {
+    const revoked: RevokedToken[] = [];
+    const team = await this.locked(teamId, async (tx, team) => {
+      const member = await this.memberOf(tx, teamId, userId);
+      if (member.role === 'OWNER') await this.assertAnotherOwner(tx, teamId, 'removing');
+      tx.remove(member);
+      await tx.flush();
+      revoked.push(
+        ...(await this.tokens.revokeAllIn(tx, { kind: 'ownerInTeam', ownerId: userId, teamId }, principal.user.email, REMOVED_FROM_TEAM)),
+      );
+      return team;
+    });
+    this.tokens.forget(revoked);
+    return team;
+  }
+
+  /** Deletes a team: hidden from then on, never erased; every team token is revoked. */
+  async delete(principal: Principal, teamId: string): Promise<Team> {
+    const revoked: RevokedToken[] = [];
+    const team = await this.locked(teamId, async (tx, team) => {
+      team.deletedAt = this.clock();
+      await tx.flush();
+      revoked.push(...(await this.tokens.revokeAllIn(tx, { kind: 'team', teamId }, principal.user.email, TEAM_DELETED)));
+      return team;
+    });
+    this.tokens.forget(revoked);
+    return team;
+  }
+
+  private async locked<T>(teamId: string, work: (tx: EntityManager, team: Team) => Promise<T>): Promise<T> {
+    return this.em.transactional(async (tx) => {
+      const rows = await tx
+        .getConnection()
+        .execute(`select id from teams where id = ? and deleted_at is null for update`, [teamId], 'all', tx.getTransactionContext());
+      if (rows.length === 0) throw new NotFoundError('Team not found');
+      const team = await tx.findOneOrFail(Team, { id: teamId });
+      return work(tx, team);
+    });
+  }
+
+  private async memberOf(tx: EntityManager, teamId: string, userId: string): Promise<TeamMember> {
+    const member = await tx.findOne(TeamMember, { team: teamId, user: userId });
+    if (!member) throw new NotFoundError('No such member in this team');
+    return member;
+  }
+
+  private async assertAnotherOwner(tx: EntityManager, teamId: string, doing: string): Promise<void> {
+    const owners = await tx.count(TeamMember, { team: teamId, role: 'OWNER' });
+    if (owners <= 1) {
+      throw new ValidationError(`A team always keeps at least one owner: make someone else an owner before ${doing} this one`, [
+        { path: ['userId'], message: 'the last owner' },
+      ]);
+    }
+  }
+
+  /** A user who has signed in at least once, by email (case-insensitive; the latest if several). */
+  private async userByEmail(email: string): Promise<User> {
+    const [user] = await this.em.find(
+      User,
+      { email: { $ilike: escapeLike(email.trim()) } },
+      { orderBy: { updatedAt: 'desc' }, limit: 1 },
+    );
+    if (!user) throw new NotFoundError('No user with this email has signed in to Keymint yet');
+    return user;
+  }
+}
