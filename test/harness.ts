@@ -236,3 +236,38 @@ export async function verifyToken(t: TestApp, callerToken: string, input: Record
   if (response.errors) throw new Error(JSON.stringify(response.errors));
   return response.data.verifyToken;
 }
+
+export const TEAM_FIELDS = /* GraphQL */ `id name slug createdAt viewerRole members { user { id email } role joinedAt }`;
+
+/** Runs a team mutation and returns its result member (payload or error). */
+export async function teamMutation(t: TestApp, jwt: string, mutation: string, input: Record<string, unknown>, selection = '') {
+  const query = `mutation($input: ${mutation[0]!.toUpperCase()}${mutation.slice(1)}Input!) {
+    ${mutation}(input: $input) {
+      __typename
+      ${selection}
+      ... on ValidationError { message fieldErrors { path message } }
+      ... on Error { message }
+    }
+  }`;
+  const response = await t.gql(query, { input }, { token: jwt });
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return response.data[mutation];
+}
+
+/** A team created through the API, with its owner and any extra members added by email. */
+export async function createTeam(t: TestApp, owner: TestUser, name: string, members: { user: TestUser; role?: 'OWNER' | 'MEMBER' }[] = []) {
+  const created = await teamMutation(t, owner.jwt, 'createTeam', { name }, '... on CreateTeamPayload { team { id name slug } }');
+  if (created.__typename !== 'CreateTeamPayload') throw new Error(JSON.stringify(created));
+  const teamId: string = created.team.id;
+  for (const { user, role } of members) {
+    // A user exists once they have signed in.
+    await t.gql(`{ viewer { id } }`, {}, { token: user.jwt });
+    const added = await teamMutation(t, owner.jwt, 'addTeamMember', { teamId, email: user.email, role: role ?? 'MEMBER' });
+    if (added.__typename !== 'AddTeamMemberPayload') throw new Error(JSON.stringify(added));
+  }
+  return { id: teamId, slug: created.team.slug as string };
+}
+
+export async function userId(t: TestApp, user: TestUser): Promise<string> {
+  return (await t.gql(`{ viewer { id } }`, {}, { token: user.jwt })).data.viewer.id;
+}

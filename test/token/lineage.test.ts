@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, mintToken, revokeToken, updateToken, type TestApp } from '../harness.js';
+
+const DAY = 86_400_000;
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => t?.close());
+
+const VIEWER = `{ viewer { permissions } }`;
+const LINEAGE = `query($id: ID!) { token(id: $id) { id status parent { id } children { id name } revocation { reason } } }`;
+
+/** A user holding tools.* and tokens.*, and an API token (the parent) that may manage tokens. */
+async function family(parentPermissions = ['tokens.*', 'tools.read'], expiresInDays = 60) {
+  const owner = await t.user({ permissions: ['tools.*', 'tokens.*', 'files.*'] });
+  const parent = await mintToken(t, owner.jwt, { name: 'parent', permissions: parentPermissions, expiresInDays });
+  return { owner, parent };
+}
+
+describe('safe token chaining', () => {
+  it('a token minted by an API token is its child, and the lineage is visible', async () => {
+    const { owner, parent } = await family();
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tools.read'], expiresInDays: 7 });
+    expect(child.__typename).toBe('MintTokenPayload');
+    expect(child.token.owner.email).toBe(owner.email);
+    const asOwner = await t.gql(LINEAGE, { id: child.token.id }, { token: owner.jwt });
+    expect(asOwner.data.token.parent).toEqual({ id: parent.token.id });
+    const parentView = await t.gql(LINEAGE, { id: parent.token.id }, { token: owner.jwt });
+    expect(parentView.data.token.children).toEqual([{ id: child.token.id, name: 'child' }]);
+  });
+
+  it("a child's permissions must be contained in the parent's, never the owner's wider set", async () => {
+    const { parent } = await family(['tokens.*', 'tools.read']);
+    const wider = await mintToken(t, parent.secret, { name: 'wider', permissions: ['tools.execute'] });
+    expect(wider.__typename).toBe('ValidationError');
+    expect(wider.message).toContain("'tools.execute'");
+    expect((await mintToken(t, parent.secret, { name: 'star', permissions: ['*'] })).__typename).toBe('ValidationError');
+    // An empty list means exactly the parent's set.
+    const inherits = await mintToken(t, parent.secret, { name: 'inherits', permissions: [] });
+    const held = await t.gql(VIEWER, {}, { token: inherits.secret });
+    expect(held.data.viewer.permissions.sort()).toEqual(['tokens.*', 'tools.read']);
+  });
+
+  it("a child's expiry may not be later than the parent's: refused, not clamped", async () => {
+    const { parent } = await family(['tokens.*'], 10);
+    const later = await mintToken(t, parent.secret, { name: 'later', expiresInDays: 11 });
+    expect(later.__typename).toBe('ValidationError');
+    expect(later.fieldErrors[0].path).toEqual(['expiresAt']);
+    const within = await mintToken(t, parent.secret, { name: 'within', expiresInDays: 9 });
+    expect(Date.parse(within.token.expiresAt)).toBeLessThan(Date.parse(parent.token.expiresAt));
+  });
+
+  it('an API token manages only itself and its descendants, never its parent or its owner’s other tokens', async () => {
+    const { owner, parent } = await family();
+    const sibling = await mintToken(t, owner.jwt, { name: 'sibling' });
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tokens.*'], expiresInDays: 20 });
+    const grandchild = await mintToken(t, child.secret, { name: 'grandchild', permissions: [], expiresInDays: 10 });
+
+    // The child lists itself and its own descendant, nothing else.
+    const listed = await t.gql(`{ tokens { edges { node { name } } } }`, {}, { token: child.secret });
+    expect(listed.data.tokens.edges.map((e: any) => e.node.name).sort()).toEqual(['child', 'grandchild']);
+    // Its parent and the owner's other tokens look absent.
+    for (const other of [parent.token.id, sibling.token.id]) {
+      expect((await t.gql(LINEAGE, { id: other }, { token: child.secret })).body).toEqual({ data: { token: null } });
+      expect((await revokeToken(t, child.secret, { id: other })).__typename).toBe('NotFoundError');
+      expect((await updateToken(t, child.secret, { id: other, name: 'taken over' })).__typename).toBe('NotFoundError');
+    }
+    // The child sees itself, but not its parent through it.
+    const self = await t.gql(LINEAGE, { id: child.token.id }, { token: child.secret });
+    expect(self.data.token.parent).toBeNull();
+    expect(self.data.token.children).toEqual([{ id: grandchild.token.id, name: 'grandchild' }]);
+  });
+
+  it('revoking a parent revokes every descendant in the same transaction', async () => {
+    const { owner, parent } = await family();
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tokens.*'], expiresInDays: 20 });
+    const grandchild = await mintToken(t, child.secret, { name: 'grandchild', expiresInDays: 10 });
+    const unrelated = await mintToken(t, owner.jwt, { name: 'unrelated' });
+    await revokeToken(t, owner.jwt, { id: parent.token.id, reason: 'Rotating CI' });
+    const state = async (id: string) => (await t.gql(LINEAGE, { id }, { token: owner.jwt })).data.token;
+    expect((await state(parent.token.id)).revocation.reason).toBe('Rotating CI');
+    for (const descendant of [child, grandchild]) {
+      expect(await state(descendant.token.id)).toMatchObject({ status: 'REVOKED', revocation: { reason: 'Parent token revoked' } });
+      expect((await t.gql(VIEWER, {}, { token: descendant.secret })).status).toBe(401);
+    }
+    expect((await state(unrelated.token.id)).status).toBe('ACTIVE');
+  });
+
+  it('a narrowed parent narrows its children at once', async () => {
+    const { owner, parent } = await family(['tokens.*', 'tools.read', 'files.read']);
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tools.read', 'files.read'] });
+    await updateToken(t, owner.jwt, { id: parent.token.id, permissions: ['tokens.*', 'tools.read'] });
+    const held = await t.gql(VIEWER, {}, { token: child.secret });
+    expect(held.data.viewer.permissions).toEqual(['tools.read']);
+  });
+});
+
+describe('updates with an API token may only narrow', () => {
+  async function managed(input: Record<string, unknown>) {
+    const { parent } = await family(['tokens.*', 'tools.*']);
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tools.read', 'tools.write'], ...input });
+    expect(child.__typename).toBe('MintTokenPayload');
+    return { manager: parent.secret, child };
+  }
+
+  it('permissions: a subset is fine, anything else is refused', async () => {
+    const { manager, child } = await managed({});
+    expect((await updateToken(t, manager, { id: child.token.id, permissions: ['tools.read'] })).__typename).toBe('UpdateTokenPayload');
+    const widened = await updateToken(t, manager, { id: child.token.id, permissions: ['tools.read', 'tools.execute'] });
+    expect(widened.__typename).toBe('ValidationError');
+    expect((await updateToken(t, manager, { id: child.token.id, permissions: [] })).__typename).toBe('ValidationError');
+  });
+
+  it('restrictions: kept or tightened', async () => {
+    const { manager, child } = await managed({
+      ipRestrictions: ['10.0.0.0/8'],
+      serverId: 'mcp',
+      usageLimits: { requestsPerMinute: 100 },
+      timeRestrictions: { startTime: '08:00', endTime: '20:00' },
+    });
+    const id = child.token.id;
+    const refused = async (input: Record<string, unknown>) => (await updateToken(t, manager, { id, ...input })).__typename;
+    expect(await refused({ ipRestrictions: ['10.1.0.0/16'] })).toBe('UpdateTokenPayload');
+    expect(await refused({ ipRestrictions: ['192.168.0.0/16'] })).toBe('ValidationError');
+    expect(await refused({ ipRestrictions: [] })).toBe('ValidationError');
+    expect(await refused({ serverId: 'other' })).toBe('ValidationError');
+    expect(await refused({ serverId: null })).toBe('ValidationError');
+    expect(await refused({ usageLimits: { requestsPerMinute: 10 } })).toBe('UpdateTokenPayload');
+    expect(await refused({ usageLimits: { requestsPerMinute: 50 } })).toBe('ValidationError');
+    expect(await refused({ usageLimits: null })).toBe('ValidationError');
+    expect(await refused({ timeRestrictions: { startTime: '09:00', endTime: '17:00' } })).toBe('UpdateTokenPayload');
+    expect(await refused({ timeRestrictions: { startTime: '07:00', endTime: '17:00' } })).toBe('ValidationError');
+    expect(await refused({ timeRestrictions: null })).toBe('ValidationError');
+  });
+
+  it('expiry: sooner is fine, later is refused', async () => {
+    const { manager, child } = await managed({ expiresInDays: 10 });
+    expect((await updateToken(t, manager, { id: child.token.id, expiresInDays: 5 })).__typename).toBe('UpdateTokenPayload');
+    expect((await updateToken(t, manager, { id: child.token.id, expiresInDays: 20 })).__typename).toBe('ValidationError');
+  });
+
+  it("the owner's session may change a child, but not beyond its parent's expiry", async () => {
+    const { owner, parent } = await family(['tokens.*'], 10);
+    const child = await mintToken(t, parent.secret, { name: 'child', expiresInDays: 5 });
+    expect((await updateToken(t, owner.jwt, { id: child.token.id, expiresInDays: 8 })).__typename).toBe('UpdateTokenPayload');
+    const beyond = await updateToken(t, owner.jwt, { id: child.token.id, expiresAt: new Date(Date.now() + 20 * DAY).toISOString() });
+    expect(beyond.__typename).toBe('ValidationError');
+  });
+});
