@@ -17,6 +17,7 @@ import { RateLimits } from './modules/verification/rate-limits.js';
 import { TokenVerifier } from './modules/verification/token-verifier.js';
 import { VerificationCache } from './modules/verification/verification-cache.js';
 import { verificationRoutes } from './routes/verification.routes.js';
+import type { TokenEvent } from './modules/token/token-events.js';
 
 export interface AppDependencies {
   config: Config;
@@ -83,6 +84,7 @@ export function createApp(deps: AppDependencies): App {
     rateLimits: new RateLimits(),
     usage,
   });
+  const tokenEvents = (event: TokenEvent) => verifier.forgetToken(event.tokenId);
   const authenticator = new RequestAuthenticator({
     sessionVerifier,
     tokenVerifier: verifier,
@@ -206,7 +208,7 @@ export function createApp(deps: AppDependencies): App {
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier },
+          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),

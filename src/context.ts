@@ -12,6 +12,8 @@ import { canChangeToken, canSeeToken, type TokenAccess } from './modules/token/t
 import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
+import type { TokenEventSink } from './modules/token/token-events.js';
+import { actorOf, anonymousActor } from './modules/audit/actor.js';
 import { TeamService } from './modules/team/team.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
 import { User } from './modules/user/user.entity.js';
@@ -58,6 +60,8 @@ export interface ContextDependencies {
   em: EntityManager;
   authenticator: RequestAuthenticator;
   verifier: TokenVerifier;
+  /** Where token changes go: this instance's caches, other instances, subscribers. */
+  tokenEvents: TokenEventSink;
 }
 
 /** DataLoaders are created on first use: a request that lists no tokens builds no token loader. */
@@ -122,8 +126,15 @@ export async function createContext(
   const logger = deps.logger.child({ requestId });
   // The caller is the owner of whatever they will be shown first: no query to load them again.
   if (principal?.user instanceof User) loaders.userById.prime(principal.user.id, principal.user);
-  // Revoking or changing a token drops it from the verification cache before the mutation returns.
-  const tokens = new TokenService(em, deps.clock, deps.config.tokens, (secretHash) => deps.verifier.forget(secretHash));
+  const actor = principal ? actorOf(principal, request) : anonymousActor(request);
+  const tokens = new TokenService({
+    em,
+    clock: deps.clock,
+    settings: deps.config.tokens,
+    actor,
+    // Revoking or changing a token drops it from the verification caches before the mutation returns.
+    events: deps.tokenEvents,
+  });
 
   return {
     requestId,
@@ -137,7 +148,7 @@ export async function createContext(
     authScopes: scopeLoaders(principal, loaders),
     loaders,
     tokens,
-    teams: new TeamService(em, deps.clock, tokens),
+    teams: new TeamService(em, deps.clock, tokens, actor),
     verifier: deps.verifier,
   };
 }

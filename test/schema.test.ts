@@ -64,7 +64,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('migrations on a PostgreSQL server
     try {
       const applied = await Promise.all(orms.map((orm) => migrate(orm, target)));
       expect(applied.filter((names) => names.length > 0)).toHaveLength(1);
-      expect(applied.flat()).toEqual(['Migration20261121000000_initial', 'Migration20261122000000_usage_events', 'Migration20261123000000_teams_and_lineage']);
+      expect(applied.flat()).toEqual(['Migration20261121000000_initial', 'Migration20261122000000_usage_events', 'Migration20261123000000_teams_and_lineage', 'Migration20261124000000_lifecycle']);
     } finally {
       await Promise.all(orms.map((orm) => orm.close(true)));
       await admin.query(`drop database if exists "${name}" with (force)`);

@@ -10,9 +10,22 @@ import { TeamMemberSchema } from '../modules/team/team-member.entity.js';
 import { TokenSchema } from '../modules/token/token.entity.js';
 import { RevocationSchema } from '../modules/token/revocation.entity.js';
 import { UsageEventSchema } from '../modules/usage/usage-event.entity.js';
+import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
+import { RetiredSecretSchema } from '../modules/token/retired-secret.entity.js';
+import { SigningKeySchema } from '../modules/exchange/signing-key.entity.js';
 import { migrationsList } from './migrations/index.js';
 
-export const entities = [UserSchema, TeamSchema, TeamMemberSchema, TokenSchema, RevocationSchema, UsageEventSchema];
+export const entities = [
+  UserSchema,
+  TeamSchema,
+  TeamMemberSchema,
+  TokenSchema,
+  RevocationSchema,
+  RetiredSecretSchema,
+  UsageEventSchema,
+  AuditEventSchema,
+  SigningKeySchema,
+];
 
 /**
  * Where the data lives: a PostgreSQL server, or PGlite (PostgreSQL compiled to WASM) in this

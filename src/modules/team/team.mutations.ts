@@ -105,7 +105,7 @@ builder.mutationFields((t) => ({
         ? { authenticated: true, session: true, teamMember: input.teamId }
         : { authenticated: true, session: true, teamMember: input.teamId, teamOwner: input.teamId },
     resolve: async (_root, { input }, ctx) => ({
-      team: await ctx.teams.removeMember(ctx.principal!, teamDbId(input.teamId), userDbId(input.userId)),
+      team: await ctx.teams.removeMember(teamDbId(input.teamId), userDbId(input.userId)),
     }),
   }),
 
@@ -119,7 +119,7 @@ builder.mutationFields((t) => ({
       return { authenticated: true, session: true, teamMember: id, teamOwner: id };
     },
     resolve: async (_root, { input }, ctx) => ({
-      team: await ctx.teams.delete(ctx.principal!, teamDbId(deleteTarget(input))),
+      team: await ctx.teams.delete(teamDbId(deleteTarget(input))),
     }),
   }),
 }));

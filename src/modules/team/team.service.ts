@@ -9,6 +9,9 @@ import type { RevokedToken } from '../token/token.repository.js';
 import { User } from '../user/user.entity.js';
 import { TeamMember } from './team-member.entity.js';
 import { Team } from './team.entity.js';
+import type { Actor } from '../audit/actor.js';
+import type { AuditAction } from '../audit/audit-event.entity.js';
+import { writeAudit } from '../audit/audit-log.js';
 
 export const REMOVED_FROM_TEAM = 'Removed from team';
 export const TEAM_DELETED = 'Team deleted';
@@ -35,6 +38,7 @@ export class TeamService {
     private readonly em: EntityManager,
     private readonly clock: Clock,
     private readonly tokens: TokenService,
+    private readonly actor: Actor,
   ) {}
 
   async create(principal: Principal, name: string): Promise<Team> {
@@ -51,6 +55,7 @@ export class TeamService {
         tx.persist(team);
         tx.persist(tx.create(TeamMember, { team, user: principal.user.id, role: 'OWNER', joinedAt: now }));
         await tx.flush();
+        await this.audit(tx, team.id, 'TEAM_CREATED', { name: team.name, slug: team.slug });
         return team;
       });
     } catch (error) {
@@ -69,6 +74,7 @@ export class TeamService {
       }
       const member = tx.create(TeamMember, { team: teamId, user: user.id, role, joinedAt: this.clock() });
       await tx.flush();
+      await this.audit(tx, teamId, 'MEMBER_ADDED', { userId: user.id, email: user.email, role });
       return { team, member };
     });
   }
@@ -77,40 +83,48 @@ export class TeamService {
     return this.locked(teamId, async (tx, team) => {
       const member = await this.memberOf(tx, teamId, userId);
       if (member.role === 'OWNER' && role !== 'OWNER') await this.assertAnotherOwner(tx, teamId, 'demoting');
+      const from = member.role;
       member.role = role;
       await tx.flush();
+      await this.audit(tx, teamId, 'MEMBER_ROLE_CHANGED', { userId, role: { from, to: role } });
       return { team, member };
     });
   }
 
   /** Removes a member and revokes their tokens in the team (they no longer speak for it). */
-  async removeMember(principal: Principal, teamId: string, userId: string): Promise<Team> {
+  async removeMember(teamId: string, userId: string): Promise<Team> {
     const revoked: RevokedToken[] = [];
     const team = await this.locked(teamId, async (tx, team) => {
       const member = await this.memberOf(tx, teamId, userId);
       if (member.role === 'OWNER') await this.assertAnotherOwner(tx, teamId, 'removing');
       tx.remove(member);
       await tx.flush();
+      await this.audit(tx, teamId, 'MEMBER_REMOVED', { userId, role: member.role });
       revoked.push(
-        ...(await this.tokens.revokeAllIn(tx, { kind: 'ownerInTeam', ownerId: userId, teamId }, principal.user.email, REMOVED_FROM_TEAM)),
+        ...(await this.tokens.revokeAllIn(tx, { kind: 'ownerInTeam', ownerId: userId, teamId }, REMOVED_FROM_TEAM)),
       );
       return team;
     });
-    this.tokens.forget(revoked);
+    this.tokens.announceRevoked(revoked);
     return team;
   }
 
   /** Deletes a team: hidden from then on, never erased; every team token is revoked. */
-  async delete(principal: Principal, teamId: string): Promise<Team> {
+  async delete(teamId: string): Promise<Team> {
     const revoked: RevokedToken[] = [];
     const team = await this.locked(teamId, async (tx, team) => {
       team.deletedAt = this.clock();
       await tx.flush();
-      revoked.push(...(await this.tokens.revokeAllIn(tx, { kind: 'team', teamId }, principal.user.email, TEAM_DELETED)));
+      await this.audit(tx, teamId, 'TEAM_DELETED', { name: team.name });
+      revoked.push(...(await this.tokens.revokeAllIn(tx, { kind: 'team', teamId }, TEAM_DELETED)));
       return team;
     });
-    this.tokens.forget(revoked);
+    this.tokens.announceRevoked(revoked);
     return team;
+  }
+
+  private audit(tx: EntityManager, teamId: string, action: AuditAction, changes: Record<string, unknown>): Promise<void> {
+    return writeAudit(tx, this.actor, this.clock(), [{ action, targetType: 'TEAM', targetId: teamId, teamId, changes }]);
   }
 
   private async locked<T>(teamId: string, work: (tx: EntityManager, team: Team) => Promise<T>): Promise<T> {

@@ -78,7 +78,7 @@ builder.mutationFields((t) => ({
       const token = id ? await ctx.em.findOne(Token, { id }) : null;
       if (!token) throw new NotFoundError('Token not found');
       const principal = ctx.principal!;
-      return { token: await ctx.tokens.revoke(principal, token, input.reason, adminReason(principal.user.email)) };
+      return { token: await ctx.tokens.revoke(token, input.reason, adminReason(principal.user.email)) };
     },
   }),
 
@@ -99,7 +99,7 @@ builder.mutationFields((t) => ({
       if (users.length === 0) throw new NotFoundError('No user with this email');
       let revokedCount = 0;
       for (const user of users) {
-        revokedCount += await ctx.tokens.revokeAll({ kind: 'owner', ownerId: user.id }, principal.user.email, reason);
+        revokedCount += await ctx.tokens.revokeAll({ kind: 'owner', ownerId: user.id }, reason);
       }
       return { revokedCount, userEmail: users[0]!.email };
     },
@@ -117,7 +117,7 @@ builder.mutationFields((t) => ({
       const target = principal.token
         ? ({ kind: 'lineage', of: principal.token.id } as const)
         : ({ kind: 'owner', ownerId: principal.user.id } as const);
-      return { revokedCount: await ctx.tokens.revokeAll(target, principal.user.email, reason) };
+      return { revokedCount: await ctx.tokens.revokeAll(target, reason) };
     },
   }),
 }));

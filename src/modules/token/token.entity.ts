@@ -38,7 +38,7 @@ export type TokenStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
  * see it (an index cannot look into another table).
  */
 export class Token {
-  [OptionalProps]?: 'usageCount' | 'lastUsedAt' | 'revokedAt' | 'parent' | 'ancestorIds' | 'team' | 'description' | 'serverId' | 'ipRestrictions' | 'timeRestrictions' | 'usageLimits' | 'tags' | 'expiresAt' | 'permissions';
+  [OptionalProps]?: 'usageCount' | 'lastUsedAt' | 'revokedAt' | 'parent' | 'ancestorIds' | 'rotatedAt' | 'previousSecretExpiresAt' | 'team' | 'description' | 'serverId' | 'ipRestrictions' | 'timeRestrictions' | 'usageLimits' | 'tags' | 'expiresAt' | 'permissions';
 
   id: string = randomUUID();
   owner!: Ref<User>;
@@ -63,6 +63,9 @@ export class Token {
   parent: Ref<Token> | null = null;
   /** Every ancestor, nearest last: this token is a descendant of each of them. */
   ancestorIds: string[] = [];
+  /** When the secret was last replaced, and until when the one before still verifies. */
+  rotatedAt: Date | null = null;
+  previousSecretExpiresAt: Date | null = null;
 
   status(now: Date): TokenStatus {
     if (this.revokedAt) return 'REVOKED';
@@ -100,6 +103,8 @@ export const TokenSchema = new EntitySchema<Token>({
     revokedAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
     parent: { kind: 'm:1', entity: 'Token', ref: true, nullable: true, deleteRule: 'set null', index: 'tokens_parent_index' },
     ancestorIds: { type: 'uuid[]', columnType: 'uuid[]', defaultRaw: `'{}'` },
+    rotatedAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
+    previousSecretExpiresAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
   },
   // Declared here so the ORM's schema diff knows them; they are created by the migrations.
   indexes: [

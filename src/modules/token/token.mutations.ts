@@ -156,7 +156,7 @@ builder.mutationFields((t) => ({
     }),
     resolve: async (_root, { input }, ctx) => {
       const token = await visibleToken(ctx, input.id);
-      return { token: await ctx.tokens.revoke(ctx.principal!, token, input.reason) };
+      return { token: await ctx.tokens.revoke(token, input.reason) };
     },
   }),
 }));

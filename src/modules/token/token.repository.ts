@@ -41,6 +41,9 @@ export type RevocationTarget =
 export interface RevokedToken {
   id: string;
   secretHash: string;
+  prefix: string;
+  ownerId: string;
+  teamId: string | null;
 }
 
 export function encodeCursor(token: Pick<Token, 'createdAt' | 'id'>): string {
@@ -117,8 +120,9 @@ export class TokenRepository {
     const connection = this.em.getConnection();
     const ctx = this.em.getTransactionContext();
     const [condition, params] = revocationCondition(target);
-    const revoked = await connection.execute<{ id: string; secret_hash: string }[]>(
-      `update tokens set revoked_at = ?, updated_at = ? where revoked_at is null and ${condition} returning id, secret_hash`,
+    const revoked = await connection.execute<{ id: string; secret_hash: string; prefix: string; owner_id: string; team_id: string | null }[]>(
+      `update tokens set revoked_at = ?, updated_at = ? where revoked_at is null and ${condition}
+       returning id, secret_hash, prefix, owner_id, team_id`,
       [revocation.at, revocation.at, ...params],
       'all',
       ctx,
@@ -132,7 +136,13 @@ export class TokenRepository {
         ctx,
       );
     }
-    return revoked.map((row) => ({ id: row.id, secretHash: row.secret_hash }));
+    return revoked.map((row) => ({
+      id: row.id,
+      secretHash: row.secret_hash,
+      prefix: row.prefix,
+      ownerId: row.owner_id,
+      teamId: row.team_id,
+    }));
   }
 
   private async lineageOf(token: Token): Promise<string[][]> {

@@ -9,7 +9,7 @@ import { TeamMember } from '../team/team-member.entity.js';
 import { User } from '../user/user.entity.js';
 import type { TokenSnapshot } from './token-snapshot.js';
 import { Token } from './token.entity.js';
-import { LIMITS, validateTokenFields, type TokenFieldsInput } from './token.input.js';
+import { LIMITS, validateTokenFields, type TokenFields, type TokenFieldsInput } from './token.input.js';
 import { narrowingProblems } from './token.narrowing.js';
 import {
   TokenRepository,
@@ -19,6 +19,9 @@ import {
   type TokenListFilter,
 } from './token.repository.js';
 import { generateSecret } from './token.secret.js';
+import type { TokenEventSink } from './token-events.js';
+import type { Actor } from '../audit/actor.js';
+import { writeAudit } from '../audit/audit-log.js';
 
 export interface MintInput extends TokenFieldsInput {
   name: string;
@@ -46,17 +49,31 @@ interface MintPlan {
  * database. Whoever calls must already have been allowed to reach the token (scopes); this adds
  * the rules of what may be granted: containment, lineage, and API tokens that may only narrow.
  */
+export interface TokenServiceDependencies {
+  em: EntityManager;
+  clock: Clock;
+  settings: Config['tokens'];
+  /** Who acts: recorded in the audit trail and as revokedBy. */
+  actor: Actor;
+  /** Told, after commit, about every token that must stop verifying as it was. */
+  events?: TokenEventSink;
+}
+
 export class TokenService {
+  private readonly em: EntityManager;
+  private readonly clock: Clock;
+  private readonly settings: Config['tokens'];
+  private readonly actor: Actor;
+  private readonly events: TokenEventSink;
   private readonly repository: TokenRepository;
 
-  constructor(
-    private readonly em: EntityManager,
-    private readonly clock: Clock,
-    private readonly settings: Config['tokens'],
-    /** Told about every token whose secret must stop verifying as it was (revoked, changed). */
-    private readonly onChanged: (secretHash: string) => void = () => {},
-  ) {
-    this.repository = new TokenRepository(em);
+  constructor(deps: TokenServiceDependencies) {
+    this.em = deps.em;
+    this.clock = deps.clock;
+    this.settings = deps.settings;
+    this.actor = deps.actor;
+    this.events = deps.events ?? (() => {});
+    this.repository = new TokenRepository(deps.em);
   }
 
   /** Creates a token and returns its secret: the only time the secret exists outside the caller. */
@@ -69,7 +86,7 @@ export class TokenService {
     if (plan.parent) this.assertWithinParentExpiry(fields.expiresAt ?? null, plan.parent);
 
     const { secret, hash, displayPrefix } = generateSecret(this.settings.prefix);
-    // A fork keeps a failed insert from lingering in the request's unit of work.
+    // Its own transaction (a fork): a failed insert does not linger in the request's unit of work.
     const fork = this.em.fork();
     const token = fork.create(Token, {
       ...fields,
@@ -85,7 +102,13 @@ export class TokenService {
       updatedAt: now,
     });
     try {
-      await fork.flush();
+      await fork.transactional(async (tx) => {
+        tx.persist(token);
+        await tx.flush();
+        await writeAudit(tx, this.actor, now, [
+          { ...this.target(token), action: 'TOKEN_MINTED', changes: mintedFields(token) },
+        ]);
+      });
     } catch (error) {
       throw this.nameConflictOr(error, token.name, plan.teamId !== null);
     }
@@ -115,16 +138,22 @@ export class TokenService {
 
     let changed: number;
     try {
-      // Conditional on the token still being active, so a concurrent revocation wins.
-      changed = await this.em.nativeUpdate(
-        Token,
-        { id: token.id, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
-        { ...fields, updatedAt: now },
-      );
+      changed = await this.em.transactional(async (tx) => {
+        // Conditional on the token still being active, so a concurrent revocation wins.
+        const count = await tx.nativeUpdate(
+          Token,
+          { id: token.id, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+          { ...fields, updatedAt: now },
+        );
+        if (count > 0) {
+          await writeAudit(tx, this.actor, now, [{ ...this.target(token), action: 'TOKEN_UPDATED', changes: diff(token, fields) }]);
+        }
+        return count;
+      });
     } catch (error) {
       throw this.nameConflictOr(error, fields.name ?? token.name, token.team !== null);
     }
-    this.onChanged(token.secretHash);
+    if (changed > 0) this.events({ type: 'UPDATED', tokenId: token.id, prefix: token.prefix, at: now });
     await this.em.refresh(token);
     if (changed === 0) this.assertChangeable(token, now);
     return token;
@@ -135,38 +164,54 @@ export class TokenService {
    * Idempotent: a second revocation (even a concurrent one) keeps the first one's time, author
    * and reason, and returns it.
    */
-  async revoke(principal: Principal, token: Token, reason?: string | null, defaultReason = DEFAULT_REVOKE_REASON): Promise<Token> {
+  async revoke(token: Token, reason?: string | null, defaultReason = DEFAULT_REVOKE_REASON): Promise<Token> {
     const text = this.reasonOr(reason, defaultReason);
     if (!token.revokedAt) {
-      const at = this.clock();
-      const by = principal.user.email;
-      const revoked = await this.em.transactional(async (tx) => {
-        const repository = new TokenRepository(tx);
-        const own = await repository.revokeWhere({ kind: 'token', id: token.id }, { at, by, reason: text });
-        const descendants = await repository.revokeWhere({ kind: 'descendants', of: token.id }, { at, by, reason: CASCADE_REASON });
-        return [...own, ...descendants];
-      });
-      this.forget(revoked);
+      const revoked = await this.em.transactional(async (tx) => [
+        ...(await this.revokeAllIn(tx, { kind: 'token', id: token.id }, text)),
+        ...(await this.revokeAllIn(tx, { kind: 'descendants', of: token.id }, CASCADE_REASON)),
+      ]);
+      this.announceRevoked(revoked);
       await this.em.refresh(token);
     }
     return token;
   }
 
-  /** Revokes every live token a target covers (offboarding, panic button, team changes). */
-  async revokeAll(target: RevocationTarget, by: string, reason: string): Promise<number> {
-    const at = this.clock();
-    const revoked = await this.em.transactional((tx) => new TokenRepository(tx).revokeWhere(target, { at, by, reason }));
-    this.forget(revoked);
+  /** Revokes every live token a target covers (offboarding, panic button, leak reports). */
+  async revokeAll(target: RevocationTarget, reason: string): Promise<number> {
+    const revoked = await this.em.transactional((tx) => this.revokeAllIn(tx, target, reason));
+    this.announceRevoked(revoked);
     return revoked.length;
   }
 
-  /** The same, inside a transaction the caller already holds (team changes). */
-  async revokeAllIn(tx: EntityManager, target: RevocationTarget, by: string, reason: string): Promise<RevokedToken[]> {
-    return new TokenRepository(tx).revokeWhere(target, { at: this.clock(), by, reason });
+  /**
+   * The same, inside a transaction the caller already holds (team changes): each revoked token
+   * gets its Revocation row and its audit event there. Call announceRevoked after the commit.
+   */
+  async revokeAllIn(tx: EntityManager, target: RevocationTarget, reason: string): Promise<RevokedToken[]> {
+    const at = this.clock();
+    const revoked = await new TokenRepository(tx).revokeWhere(target, { at, by: this.actor.label, reason });
+    await writeAudit(
+      tx,
+      this.actor,
+      at,
+      revoked.map((t) => ({
+        action: 'TOKEN_REVOKED' as const,
+        targetType: 'TOKEN' as const,
+        targetId: t.id,
+        tokenId: t.id,
+        ownerId: t.ownerId,
+        teamId: t.teamId,
+        changes: { reason },
+      })),
+    );
+    return revoked;
   }
 
-  forget(revoked: RevokedToken[]): void {
-    for (const token of revoked) this.onChanged(token.secretHash);
+  /** Tells caches (here and on other instances) and subscribers, once the revocation committed. */
+  announceRevoked(revoked: RevokedToken[]): void {
+    const at = this.clock();
+    for (const token of revoked) this.events({ type: 'REVOKED', tokenId: token.id, prefix: token.prefix, at });
   }
 
   list(filter: TokenListFilter, first: number, after: TokenCursor | null) {
@@ -183,6 +228,17 @@ export class TokenService {
       throw ValidationError.forField(['reason'], `reason must be at most ${LIMITS.reasonLength} characters`);
     }
     return text;
+  }
+
+  /** Whose token it is, for the audit trail. */
+  private target(token: Token) {
+    return {
+      targetType: 'TOKEN' as const,
+      targetId: token.id,
+      tokenId: token.id,
+      ownerId: token.owner.id,
+      teamId: token.team?.id ?? null,
+    };
   }
 
   private expiryPolicy(now: Date) {
@@ -302,4 +358,30 @@ export class TokenService {
     }
     return error;
   }
+}
+
+/** What a new token was given, for its TOKEN_MINTED event (never the secret or its digest). */
+function mintedFields(token: Token): Record<string, unknown> {
+  return {
+    name: token.name,
+    description: token.description,
+    permissions: token.permissions,
+    serverId: token.serverId,
+    ipRestrictions: token.ipRestrictions,
+    timeRestrictions: token.timeRestrictions,
+    usageLimits: token.usageLimits,
+    tags: token.tags,
+    expiresAt: token.expiresAt,
+    parentId: token.parent?.id ?? null,
+  };
+}
+
+/** Each changed field, from and to. */
+function diff(token: Token, fields: TokenFields): Record<string, { from: unknown; to: unknown }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [key, to] of Object.entries(fields)) {
+    const from = token[key as keyof TokenFields];
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+  }
+  return changes;
 }

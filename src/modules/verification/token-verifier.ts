@@ -77,6 +77,13 @@ export class TokenVerifier {
     this.loading.delete(secretHash);
   }
 
+  /** Drops every cached secret of a token: it was revoked, rotated or changed. */
+  forgetToken(tokenId: string): void {
+    this.epoch += 1;
+    this.deps.cache.forgetToken(tokenId);
+    this.loading.clear();
+  }
+
   /** Drops an owner's tokens from the cache: their claims changed, and they bound the tokens. */
   forgetOwner(ownerId: string): void {
     this.epoch += 1;

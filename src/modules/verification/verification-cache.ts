@@ -20,13 +20,17 @@ export class VerificationCache {
   private readonly entries: LRUCache<string, Entry>;
   /** Secret digests by owner, so that an owner's new claims reach their tokens at once. */
   private readonly byOwner = new Map<string, Set<string>>();
+  /** Secret digests by token (its current secret and a rotated one in its grace period). */
+  private readonly byToken = new Map<string, Set<string>>();
 
   constructor(private readonly options: VerificationCacheOptions) {
     this.entries = new LRUCache<string, Entry>({
       max: options.max,
       ttl: Math.max(options.ttlMs, 1),
       dispose: (entry, secretHash) => {
-        if (entry !== MISSING) this.unindex(entry.owner.id, secretHash);
+        if (entry === MISSING) return;
+        unindex(this.byOwner, entry.owner.id, secretHash);
+        unindex(this.byToken, entry.id, secretHash);
       },
     });
   }
@@ -42,10 +46,15 @@ export class VerificationCache {
     if (ttl <= 0) return;
     this.entries.set(secretHash, snapshot ?? MISSING, { ttl });
     if (snapshot) {
-      const hashes = this.byOwner.get(snapshot.owner.id) ?? new Set<string>();
-      hashes.add(secretHash);
-      this.byOwner.set(snapshot.owner.id, hashes);
+      index(this.byOwner, snapshot.owner.id, secretHash);
+      index(this.byToken, snapshot.id, secretHash);
     }
+  }
+
+  /** Drops every cached secret of one token. */
+  forgetToken(tokenId: string): void {
+    for (const secretHash of [...(this.byToken.get(tokenId) ?? [])]) this.entries.delete(secretHash);
+    this.byToken.delete(tokenId);
   }
 
   /** Drops every cached token of one owner (their claims, which bound the tokens, changed). */
@@ -54,12 +63,7 @@ export class VerificationCache {
     this.byOwner.delete(ownerId);
   }
 
-  private unindex(ownerId: string, secretHash: string): void {
-    const hashes = this.byOwner.get(ownerId);
-    if (!hashes) return;
-    hashes.delete(secretHash);
-    if (hashes.size === 0) this.byOwner.delete(ownerId);
-  }
+
 
   forget(secretHash: string): void {
     this.entries.delete(secretHash);
@@ -68,5 +72,19 @@ export class VerificationCache {
   clear(): void {
     this.entries.clear();
     this.byOwner.clear();
+    this.byToken.clear();
   }
+}
+
+function index(map: Map<string, Set<string>>, key: string, secretHash: string): void {
+  const hashes = map.get(key) ?? new Set<string>();
+  hashes.add(secretHash);
+  map.set(key, hashes);
+}
+
+function unindex(map: Map<string, Set<string>>, key: string, secretHash: string): void {
+  const hashes = map.get(key);
+  if (!hashes) return;
+  hashes.delete(secretHash);
+  if (hashes.size === 0) map.delete(key);
 }
