@@ -58,10 +58,8 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
     const input = asObject(parseJson(body));
     const request = withValidation(() => validateVerifyInput(input));
     const view = viewOf(await deps.verifier.verify(request.token, request));
-    sendJson(res, 200, {
-      ...view,
-      token: view.tokenId ? { id: view.tokenId, prefix: view.prefix, name: view.name } : null,
-    });
+    // Object.assign rather than `{ ...view, token }`: a property added after a spread is slow on V8.
+    sendJson(res, 200, Object.assign(view, { token: view.tokenId ? { id: view.tokenId, prefix: view.prefix, name: view.name } : null }));
   };
 
   // RFC 7662: a form with `token=`; anything not active is {active:false} and nothing more.

@@ -84,54 +84,63 @@ export async function usageStats(em: EntityManager, scope: UsageScope, period: P
   const { where, params, key } = scopeFilter(scope);
   const filter = `${where} and e.occurred_at >= ? and e.occurred_at < ?`;
   const args = [...params, period.since, period.until];
-  const connection = em.getConnection();
 
-  const [totals, endpoints, reasons, daily] = await Promise.all([
-    connection.execute<{ k: string; total: number; successful: number; blocked: number; avg_ms: number | null }[]>(
-      `select ${key} as k, count(*)::int as total,
-         count(*) filter (where case when e.status_code is not null then e.status_code < 400 else e.outcome = 'VALID' end)::int as successful,
-         count(*) filter (where e.blocked)::int as blocked,
-         avg(e.response_time_ms)::double precision as avg_ms
-       from usage_events e where ${filter} group by 1`,
-      args,
-    ),
-    connection.execute<{ k: string; endpoint: string; count: number }[]>(
-      `select k, endpoint, count from (
-         select ${key} as k, e.endpoint, count(*)::int as count,
-           row_number() over (partition by ${key} order by count(*) desc, e.endpoint) as rank
-         from usage_events e where ${filter} and e.endpoint is not null group by 1, 2
-       ) ranked where rank <= ${MAX_TOP_ENDPOINTS} order by k, count desc, endpoint`,
-      args,
-    ),
-    connection.execute<{ k: string; reason: string; count: number }[]>(
-      `select ${key} as k, e.outcome as reason, count(*)::int as count
-       from usage_events e where ${filter} and e.blocked group by 1, 2 order by 1, 3 desc, 2`,
-      args,
-    ),
-    connection.execute<{ k: string; date: string; total: number; blocked: number }[]>(
-      `select ${key} as k, to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD') as date,
-         count(*)::int as total, count(*) filter (where e.blocked)::int as blocked
-       from usage_events e where ${filter} group by 1, 2`,
-      args,
-    ),
-  ]);
+  // One scan of the period's events, grouped as finely as any figure needs (key, day, endpoint,
+  // outcome); every figure is then summed from those few groups. Four separate aggregates read
+  // every event four times: at a million events that is about twice the latency, and twice the
+  // database CPU or more.
+  const rows = await em.getConnection().execute<
+    { kind: 'total' | 'endpoint' | 'reason' | 'day'; k: string; label: string | null; n: number; ok: number | null; blocked: number | null; avg_ms: number | null }[]
+  >(
+    `with g as materialized (
+       select ${key} as k, (e.occurred_at at time zone 'UTC')::date as day, e.endpoint, e.outcome, e.blocked,
+         count(*)::int as n,
+         count(*) filter (where case when e.status_code is not null then e.status_code < 400 else e.outcome = 'VALID' end)::int as ok,
+         sum(e.response_time_ms) as rt_sum, count(e.response_time_ms) as rt_n
+       from usage_events e where ${filter} group by 1, 2, 3, 4, 5
+     )
+     select 'total' as kind, k, null as label, sum(n)::int as n, sum(ok)::int as ok,
+       coalesce(sum(n) filter (where blocked), 0)::int as blocked, (sum(rt_sum) / nullif(sum(rt_n), 0))::double precision as avg_ms
+     from g group by k
+     union all
+     select 'endpoint', k, endpoint, n, null, null, null from (
+       select k, endpoint, sum(n)::int as n, row_number() over (partition by k order by sum(n) desc, endpoint) as rank
+       from g where endpoint is not null group by 1, 2
+     ) ranked where rank <= ${MAX_TOP_ENDPOINTS}
+     union all
+     select 'reason', k, outcome, sum(n)::int, null, null, null from g where blocked group by 2, 3
+     union all
+     select 'day', k, to_char(day, 'YYYY-MM-DD'), sum(n)::int, null, coalesce(sum(n) filter (where blocked), 0)::int, null
+     from g group by 2, 3
+     order by 1, 2, 4 desc, 3`,
+    args,
+  );
 
-  for (const row of totals) {
+  for (const row of rows) {
     const stats = result.get(row.k);
     if (!stats) continue;
-    stats.totalRequests = row.total;
-    stats.successfulRequests = row.successful;
-    stats.blockedRequests = row.blocked;
-    stats.successRate = row.total === 0 ? 0 : row.successful / row.total;
-    stats.averageResponseTimeMs = row.avg_ms === null ? null : Number(row.avg_ms);
-  }
-  for (const row of endpoints) result.get(row.k)?.endpoints.push({ endpoint: row.endpoint, count: row.count });
-  for (const row of reasons) result.get(row.k)?.blockReasons.push({ reason: row.reason, count: row.count });
-  for (const row of daily) {
-    const day = result.get(row.k)?.daily.find((d) => d.date === row.date);
-    if (day) {
-      day.totalRequests = row.total;
-      day.blockedRequests = row.blocked;
+    switch (row.kind) {
+      case 'total':
+        stats.totalRequests = row.n;
+        stats.successfulRequests = row.ok ?? 0;
+        stats.blockedRequests = row.blocked ?? 0;
+        stats.successRate = row.n === 0 ? 0 : (row.ok ?? 0) / row.n;
+        stats.averageResponseTimeMs = row.avg_ms === null ? null : Number(row.avg_ms);
+        break;
+      case 'endpoint':
+        stats.endpoints.push({ endpoint: row.label!, count: row.n });
+        break;
+      case 'reason':
+        stats.blockReasons.push({ reason: row.label!, count: row.n });
+        break;
+      case 'day': {
+        const day = stats.daily.find((d) => d.date === row.label);
+        if (day) {
+          day.totalRequests = row.n;
+          day.blockedRequests = row.blocked ?? 0;
+        }
+        break;
+      }
     }
   }
   return result;

@@ -5,7 +5,7 @@ import { missingPermissions } from '../../auth/permissions.js';
 import type { TokenSnapshot } from '../token/token-snapshot.js';
 import { TokenRepository } from '../token/token.repository.js';
 import { hasValidChecksum, hashSecret } from '../token/token.secret.js';
-import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { UsageEventDraft, UsageRecorder } from '../usage/usage-recorder.js';
 import type { RateLimits } from './rate-limits.js';
 import { ipAllowed, withinTimeWindow } from './restrictions.js';
 import type { VerificationCache } from './verification-cache.js';
@@ -92,6 +92,9 @@ export class TokenVerifier {
 
   private checkRestrictions(token: TokenSnapshot, request: VerificationRequest, now: Date): Refusal | null {
     if (token.revokedAt !== null) return { outcome: 'REVOKED', reason: 'the token has been revoked' };
+    if (token.secretValidUntil !== null && token.secretValidUntil <= now.getTime()) {
+      return { outcome: 'REVOKED', reason: 'this secret was replaced by a rotation and its grace period is over' };
+    }
     if (token.expiresAt !== null && token.expiresAt <= now.getTime()) {
       return { outcome: 'EXPIRED', reason: 'the token has expired' };
     }
@@ -147,13 +150,7 @@ export class TokenVerifier {
       }
       remaining = Math.min(remaining ?? Infinity, quota - used);
     }
-    const verificationId = this.deps.usage.record({
-      ...eventFields(token, request, now),
-      outcome: 'VALID',
-      blocked: false,
-      blockReason: null,
-      countsTowardUsage: quota === null,
-    });
+    const verificationId = this.deps.usage.record(usageEvent(token, request, now, 'VALID', null, quota === null));
     return {
       valid: true,
       outcome: 'VALID',
@@ -180,14 +177,8 @@ export class TokenVerifier {
   }
 
   private recordRefusal(token: TokenSnapshot, request: VerificationRequest, now: Date, refusal: Refusal): Verification {
-    const verificationId = this.deps.usage.record({
-      ...eventFields(token, request, now),
-      outcome: refusal.outcome,
-      blocked: true,
-      blockReason: refusal.reason,
-      countsTowardUsage: false,
-    });
-    return { ...refused(token, refusal), verificationId };
+    const verificationId = this.deps.usage.record(usageEvent(token, request, now, refusal.outcome, refusal.reason, false));
+    return refused(token, refusal, verificationId);
   }
 
   private lookup(secretHash: string): Promise<TokenSnapshot | null> | TokenSnapshot | null {
@@ -209,11 +200,11 @@ export class TokenVerifier {
   }
 }
 
-function refused(token: TokenSnapshot | null, refusal: Refusal): Verification {
+function refused(token: TokenSnapshot | null, refusal: Refusal, verificationId: string | null = null): Verification {
   return {
     valid: false,
     outcome: refusal.outcome,
-    verificationId: null,
+    verificationId,
     token,
     permissions: [],
     remaining: null,
@@ -222,7 +213,19 @@ function refused(token: TokenSnapshot | null, refusal: Refusal): Verification {
   };
 }
 
-function eventFields(token: TokenSnapshot, request: VerificationRequest, now: Date) {
+/**
+ * The whole event as one object literal. Not `{ ...fields, outcome, ... }`: on Node 20's V8 each
+ * property added after a spread takes a slow path (about 0.7 µs each), which cost more than the
+ * rest of a cached verification.
+ */
+function usageEvent(
+  token: TokenSnapshot,
+  request: VerificationRequest,
+  now: Date,
+  outcome: Outcome,
+  blockReason: string | null,
+  countsTowardUsage: boolean,
+): UsageEventDraft {
   return {
     tokenId: token.id,
     occurredAt: now,
@@ -230,6 +233,10 @@ function eventFields(token: TokenSnapshot, request: VerificationRequest, now: Da
     method: clip(request.method, 16),
     clientIp: clip(request.clientIp, 64),
     userAgent: clip(request.userAgent, 512),
+    outcome,
+    blocked: outcome !== 'VALID',
+    blockReason,
+    countsTowardUsage,
   };
 }
 
