@@ -1,5 +1,5 @@
-import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { HttpCall, HttpClient } from './http.js';
 
 /**
  * A closed-loop HTTP load generator: `concurrency` callers, each sending its next request as soon
@@ -7,18 +7,6 @@ import { performance } from 'node:perf_hooks';
  * process, so its CPU is counted against the server's: that is why it stays this small (no
  * parsing of response bodies, no per-request allocations beyond the response).
  */
-
-export interface GraphQLCall {
-  query: string;
-  /** The session JWT sent as a Bearer token. */
-  bearer: string;
-  /** The JSON body, serialised once rather than on every request. */
-  body: Buffer;
-}
-
-export function graphqlCall(query: string, bearer: string): GraphQLCall {
-  return { query, bearer, body: Buffer.from(JSON.stringify({ query })) };
-}
 
 interface RoundResult {
   failed: number;
@@ -35,58 +23,10 @@ export interface LoadStats {
   p99Ms: number;
 }
 
-export class GraphQLClient {
-  private readonly agent: Agent;
-
-  constructor(
-    private readonly port: number,
-    maxSockets: number,
-  ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets });
-  }
-
-  /** One POST /graphql; the status and raw body, as the server sent them. */
-  send(call: GraphQLCall): Promise<{ status: number; body: string }> {
-    const payload = call.body;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          agent: this.agent,
-          host: '127.0.0.1',
-          port: this.port,
-          method: 'POST',
-          path: '/graphql',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': payload.length,
-            authorization: `Bearer ${call.bearer}`,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
-/**
- * Keeps `concurrency` requests in flight for `seconds`. A request counts as failed on a non-200
- * status or an `errors` entry; GraphQL reports most failures with status 200, and a benchmark
- * that measured fast error answers would flatter the server.
- */
+/** Keeps `concurrency` requests in flight for `seconds`; a request is failed unless the call accepts its answer. */
 async function runRound(
-  client: GraphQLClient,
-  call: GraphQLCall,
+  client: HttpClient,
+  call: HttpCall,
   concurrency: number,
   seconds: number,
   signal: AbortSignal,
@@ -101,8 +41,8 @@ async function runRound(
       const sent = performance.now();
       try {
         const { status, body } = await client.send(call);
-        if (status !== 200 || body.includes('"errors"')) failed += 1;
-        else latenciesMs.push(performance.now() - sent);
+        if (call.accepts(status, body)) latenciesMs.push(performance.now() - sent);
+        else failed += 1;
       } catch {
         failed += 1;
       }
@@ -113,7 +53,7 @@ async function runRound(
   return { failed, elapsedMs: performance.now() - started, latenciesMs };
 }
 
-/** Pools the rounds of one query: throughput over their summed time, latency over all requests. */
+/** Pools the rounds of one call: throughput over their summed time, latency over all requests. */
 function summarise(rounds: RoundResult[]): LoadStats {
   const latencies = rounds.flatMap((round) => round.latenciesMs).sort((a, b) => a - b);
   const requests = latencies.length;
@@ -129,7 +69,7 @@ function summarise(rounds: RoundResult[]): LoadStats {
 }
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], fraction: number): number {
+export function percentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil(fraction * sorted.length) - 1;
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
@@ -146,13 +86,14 @@ export interface ComparisonOptions {
 }
 
 /**
- * Measures two calls in alternating rounds (a b, b a, a b, ...) rather than one after the other:
- * whatever the shared machine is doing meanwhile then weighs on both alike, which is what makes
- * their ratio worth more than either figure alone.
+ * Measures calls in interleaved rounds (a b c, c b a, a b c, ...) rather than one after the
+ * other: whatever the shared machine is doing meanwhile then weighs on all of them alike, which
+ * is what makes their ratios worth more than any figure alone. Calls to be compared with each
+ * other should sit next to each other in the list.
  */
 export async function compareThroughput<Name extends string>(
-  client: GraphQLClient,
-  calls: [[Name, GraphQLCall], [Name, GraphQLCall]],
+  client: HttpClient,
+  calls: Array<[Name, HttpCall]>,
   options: ComparisonOptions,
 ): Promise<{ rounds: number; stats: Record<Name, LoadStats> }> {
   const { concurrency, signal } = options;
@@ -161,9 +102,9 @@ export async function compareThroughput<Name extends string>(
   // Rounds much shorter than a slow request would be mostly ramp-up and drain.
   const rounds = Math.max(1, Math.round(options.seconds / options.roundSeconds));
   const results = new Map<Name, RoundResult[]>(calls.map(([name]) => [name, []]));
+  const reversed = [...calls].reverse();
   for (let round = 0; round < rounds; round += 1) {
-    const order = round % 2 === 0 ? calls : [calls[1], calls[0]];
-    for (const [name, call] of order) {
+    for (const [name, call] of round % 2 === 0 ? calls : reversed) {
       results.get(name)!.push(await runRound(client, call, concurrency, options.seconds / rounds, signal));
     }
   }

@@ -1,79 +1,51 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadStats } from './load.js';
-import type { SeedSummary } from './seed.js';
 
-/** What one run measured; printed as a table and kept as JSON for comparing runs. */
-export interface BenchResult {
+/** Table formatting shared by the suites' reports, and the JSON files that keep each suite's last run. */
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+export interface RunInfo {
   finishedAt: string;
   node: string;
   database: { kind: 'server' | 'embedded'; description: string; poolMax: number | null };
-  seed: SeedSummary & { seconds: number };
-  load: { concurrency: number; secondsPerQuery: number; rounds: number; warmupSeconds: number };
-  statements: { viewer: string[]; list: string[] };
-  throughput: { viewer: LoadStats; list: LoadStats };
-  /** list req/s divided by viewer req/s: the share of viewer throughput a page of 50 keeps. */
-  ratio: number;
 }
 
-export const LIST_LABEL = 'tokens(first: 50)';
-const STATEMENT_WIDTH = 110;
-
-export function printReport(result: BenchResult): void {
-  const { seed, load, statements, throughput } = result;
-  const lines = [
-    '',
-    `Keymint benchmark: ${LIST_LABEL} with revocation, owner and team vs. viewer`,
-    '',
-    `database   ${result.database.description}${result.database.poolMax ? ` (pool of ${result.database.poolMax})` : ''}`,
-    `seeded     ${int(seed.tokens)} tokens for one user: ${int(seed.revoked)} revoked, ${int(seed.inTeams)} in ${seed.teams} teams (${seed.seconds.toFixed(1)} s)`,
-    `load       ${load.concurrency} concurrent keep-alive callers, ${load.secondsPerQuery} s per query in ${load.rounds} interleaved rounds, after ${load.warmupSeconds} s warm-up each`,
-    '',
-    'SQL statements per request',
-    ...statementLines('viewer', statements.viewer),
-    ...statementLines(LIST_LABEL, statements.list),
-    '',
-    'Throughput over HTTP',
-    row(['query', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'failed']),
-    row(['viewer', ...statsCells(throughput.viewer)]),
-    row([LIST_LABEL, ...statsCells(throughput.list)]),
-    '',
-    `ratio list/viewer  ${result.ratio.toFixed(3)}  (a page of 50 costs about ${(1 / result.ratio).toFixed(1)} viewer requests)`,
-    '',
-  ];
-  console.log(lines.join('\n'));
-}
-
-export async function writeResult(result: BenchResult, file: string): Promise<void> {
+/** Writes bench/results/<suite>.json (ignored by git), replacing the previous run's; returns the path. */
+export async function writeResult(suite: string, result: unknown): Promise<string> {
+  const file = path.join(RESULTS_DIR, `${suite}.json`);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
 }
 
-function statementLines(label: string, statements: string[]): string[] {
-  return [
-    `  ${label.padEnd(20)} ${statements.length}`,
-    ...statements.map((sql, i) => `      ${i + 1}. ${truncate(sql.replace(/\s+/g, ' ').trim(), STATEMENT_WIDTH)}`),
-  ];
+export const LOAD_HEADER = ['req/s', 'p50 ms', 'p99 ms', 'requests', 'failed'];
+
+export function loadCells(stats: LoadStats): string[] {
+  return [int(Math.round(stats.requestsPerSecond)), ms(stats.p50Ms), ms(stats.p99Ms), int(stats.requests), int(stats.failed)];
 }
 
-function statsCells(stats: LoadStats): string[] {
-  return [
-    int(Math.round(stats.requestsPerSecond)),
-    stats.p50Ms.toFixed(1),
-    stats.p99Ms.toFixed(1),
-    int(stats.requests),
-    int(stats.failed),
-  ];
+/** A label column, then right-aligned cells. */
+export function row([label, ...cells]: string[], labelWidth = 20, cellWidth = 10): string {
+  return `  ${label!.padEnd(labelWidth)}${cells.map((cell) => cell.padStart(cellWidth)).join('')}`;
 }
 
-function row([label, ...cells]: string[]): string {
-  return `  ${label!.padEnd(20)}${cells.map((cell) => cell.padStart(10)).join('')}`;
+export function int(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
 }
 
-function int(value: number): string {
-  return value.toLocaleString('en-US');
+/** Milliseconds with a precision that suits their size. */
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
 }
 
-function truncate(text: string, width: number): string {
+export function ratio(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '-';
+}
+
+export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
