@@ -92,7 +92,11 @@ function authorizationError(ctx: Context, failure: AuthFailure): Error {
   if (!ctx.principal) {
     return new UnauthenticatedError(ctx.authFailure ?? { message: 'Authentication required', code: 'UNAUTHENTICATED' });
   }
-  const failed = new Map(failedScopes(failure).map((f) => [f.scope, f.parameter]));
+  const all = failedScopes(failure);
+  // Alternatives ($any: e.g. "admin, or allowed to change this token") only decide once the object
+  // is known to be visible; a required scope that failed is decided first.
+  const failed = new Map(all.filter((f) => !f.alternative).map((f) => [f.scope, f.parameter]));
+  const anywhere = new Set(all.map((f) => f.scope));
   // Refusals that depend only on the caller come first: they reveal nothing about any object.
   if (failed.has('session')) return new ForbiddenError('This needs a signed-in user, not an API token');
   if (failed.has('admin')) return new ForbiddenError('Administrators only');
@@ -108,18 +112,19 @@ function authorizationError(ctx: Context, failure: AuthFailure): Error {
   if (failed.has('teamMember')) return new NotFoundError('Team not found');
   if (failed.has('tokenVisible')) return new NotFoundError('Token not found');
   // Last, objects the caller sees but may not act on.
-  if (failed.has('teamOwner')) return new ForbiddenError('Only the team’s owners may do this');
-  if (failed.has('tokenChangeable')) return new ForbiddenError('You may see this token but not change it');
+  if (anywhere.has('teamOwner')) return new ForbiddenError('Only the team’s owners may do this');
+  if (anywhere.has('tokenChangeable')) return new ForbiddenError('You may see this token but not change it');
   return new ForbiddenError('Not allowed');
 }
 
-function failedScopes(failure: AuthFailure): { scope: string; parameter: unknown }[] {
+function failedScopes(failure: AuthFailure, alternative = false): { scope: string; parameter: unknown; alternative: boolean }[] {
   switch (failure.kind) {
     case AuthScopeFailureType.AuthScope:
-      return [{ scope: failure.scope, parameter: failure.parameter }];
+      return [{ scope: failure.scope, parameter: failure.parameter, alternative }];
     case AuthScopeFailureType.AllAuthScopes:
+      return failure.failures.flatMap((f) => failedScopes(f, alternative));
     case AuthScopeFailureType.AnyAuthScopes:
-      return failure.failures.flatMap(failedScopes);
+      return failure.failures.flatMap((f) => failedScopes(f, true));
     default:
       return [];
   }

@@ -36,6 +36,11 @@ export interface TokenSnapshot {
   owner: UserSnapshot;
   /** The owner's role in the token's team now (null for a personal token, or a former member). */
   ownerTeamRole: TeamRole | null;
+  /**
+   * Null when the presented secret is the token's current one. For a secret a rotation
+   * replaced: until when it still verifies (the grace period); after that it answers REVOKED.
+   */
+  secretValidUntil: number | null;
 }
 
 export function snapshotOfUser(user: User): UserSnapshot {
@@ -71,5 +76,6 @@ export function snapshotOfToken(
     lineage: context.lineage,
     owner: snapshotOfUser(owner),
     ownerTeamRole: context.ownerTeamRole,
+    secretValidUntil: null,
   });
 }

@@ -96,6 +96,24 @@ export const RevokeTokenResult = builder.unionType('RevokeTokenResult', {
   extensions: { pothosErrorTypes: [NotFoundError, ForbiddenError, ValidationError] },
 });
 
+const RotateTokenInput = builder.inputType('RotateTokenInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    gracePeriodSeconds: t.int({
+      defaultValue: 0,
+      description: 'How long the old secret keeps working: 0 (default) to 2592000 (30 days), never past the expiry.',
+    }),
+    expectedPrefix: t.string({ description: 'Rotate only if the current secret has this prefix (compare-and-swap).' }),
+  }),
+});
+
+const RotateTokenPayload = builder.objectRef<{ token: Token; secret: string }>('RotateTokenPayload').implement({
+  fields: (t) => ({
+    token: t.field({ type: TokenRef, resolve: (payload) => payload.token }),
+    secret: t.exposeString('secret', { description: 'The new secret. Shown only in this response.' }),
+  }),
+});
+
 /** Loads a token the mutation's scopes have already found visible (the load is cached). */
 async function visibleToken(ctx: { loaders: { tokenById: { load(id: string): Promise<Token | null> } } }, id: string) {
   const token = await ctx.loaders.tokenById.load(parseGlobalId('Token', id)!);
@@ -142,6 +160,27 @@ builder.mutationFields((t) => ({
       const { id, ...changes } = input;
       const token = await visibleToken(ctx, id);
       return { token: await ctx.tokens.update(ctx.principal!, token, changes) };
+    },
+  }),
+
+  rotateToken: t.field({
+    type: RotateTokenPayload,
+    description: 'Gives a token a new secret, keeping everything else; the old one lives for the grace period.',
+    args: { input: t.arg({ type: RotateTokenInput, required: true }) },
+    errors: {
+      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError],
+      directResult: true,
+      union: { name: 'RotateTokenResult' },
+    },
+    authScopes: (_root, { input }) => ({
+      authenticated: true,
+      tokenPermission: 'tokens.update',
+      tokenVisible: input.id,
+      $any: { admin: true, tokenChangeable: input.id },
+    }),
+    resolve: async (_root, { input }, ctx) => {
+      const token = await visibleToken(ctx, input.id);
+      return ctx.tokens.rotate(token, { gracePeriodSeconds: input.gracePeriodSeconds ?? 0, expectedPrefix: input.expectedPrefix });
     },
   }),
 

@@ -5,6 +5,7 @@ import { escapeLike } from '../common/like.js';
 import { TeamMember } from '../team/team-member.entity.js';
 import { Revocation } from './revocation.entity.js';
 import { Token } from './token.entity.js';
+import { RetiredSecretSchema } from './retired-secret.entity.js';
 import { snapshotOfToken, type TokenSnapshot } from './token-snapshot.js';
 
 /** Named queries over tokens. Rules live in the service; SQL shapes live here. */
@@ -85,9 +86,25 @@ export class TokenRepository {
    */
   async snapshotBySecretHash(secretHash: string): Promise<TokenSnapshot | null> {
     const token = await this.em.findOne(Token, { secretHash }, { populate: ['owner'], strategy: 'joined' });
-    if (!token) return null;
+    if (token) return this.snapshotOf(token);
+    // A secret a rotation replaced still belongs to its token, until its grace period ends.
+    const retired = await this.em.findOne(RetiredSecretSchema, { secretHash });
+    if (!retired) return null;
+    const owner = await this.em.findOneOrFail(Token, { id: retired.token }, { populate: ['owner'], strategy: 'joined' });
+    return { ...(await this.snapshotOf(owner)), prefix: retired.prefix, secretValidUntil: retired.validUntil.getTime() };
+  }
+
+  private async snapshotOf(token: Token): Promise<TokenSnapshot> {
     const [lineage, ownerTeamRole] = await Promise.all([this.lineageOf(token), this.ownerRoleIn(token)]);
     return snapshotOfToken(token, token.owner.getEntity(), { lineage, ownerTeamRole });
+  }
+
+  /** The token a secret belongs to, current or retired, and whether that secret is still live. */
+  async findLiveBySecretHash(secretHash: string, now: Date): Promise<Token | null> {
+    const token = await this.em.findOne(Token, { secretHash });
+    if (token) return token;
+    const retired = await this.em.findOne(RetiredSecretSchema, { secretHash, validUntil: { $gt: now } });
+    return retired ? this.em.findOne(Token, { id: retired.token }) : null;
   }
 
   /** One page, newest first, and whether more follow. */

@@ -114,6 +114,12 @@ export const TokenRef = builder.node('Token', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    rotatedAt: t.expose('rotatedAt', { type: 'DateTime', nullable: true, description: 'When the secret was last replaced.' }),
+    previousSecretExpiresAt: t.expose('previousSecretExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Until when the secret before the last rotation still works; null without a grace period.',
+    }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     usageCount: t.exposeInt('usageCount'),

@@ -33,6 +33,7 @@ export interface MintInput extends TokenFieldsInput {
 
 export const DEFAULT_REVOKE_REASON = 'Revoked by user';
 export const CASCADE_REASON = 'Parent token revoked';
+export const MAX_GRACE_SECONDS = 30 * 86_400;
 const NAME_INDEX = 'tokens_owner_scope_name_unique';
 
 /** Who the new token belongs to, what bounds it, and where it sits. */
@@ -175,6 +176,64 @@ export class TokenService {
       await this.em.refresh(token);
     }
     return token;
+  }
+
+  /**
+   * Gives the token a new secret; everything else stays (id, name, permissions, restrictions,
+   * team, expiry). The old secret keeps verifying for the grace period, capped at the token's
+   * expiry; with 0 it dies at once. A rotation during a running grace period ends that period
+   * first, so at most two secrets live. With `expectedPrefix`, it is compare-and-swap.
+   */
+  async rotate(token: Token, options: { gracePeriodSeconds: number; expectedPrefix?: string | null }): Promise<{ token: Token; secret: string }> {
+    const now = this.clock();
+    const grace = options.gracePeriodSeconds;
+    if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+      throw ValidationError.forField(['gracePeriodSeconds'], `gracePeriodSeconds must be between 0 and ${MAX_GRACE_SECONDS} (30 days)`);
+    }
+    this.assertChangeable(token, now);
+    const conflict = () => new ConflictError('The token was rotated in the meantime: its current prefix is not the one expected');
+    if (options.expectedPrefix != null && options.expectedPrefix !== token.prefix) throw conflict();
+
+    const previous = { hash: token.secretHash, prefix: token.prefix };
+    const graceEnd = Math.min(now.getTime() + grace * 1000, token.expiresAt?.getTime() ?? Infinity);
+    const validUntil = new Date(Math.max(graceEnd, now.getTime()));
+    const { secret, hash, displayPrefix } = generateSecret(this.settings.prefix);
+    const rotated = await this.em.transactional(async (tx) => {
+      const connection = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      // Compare-and-swap on the secret itself: of two concurrent rotations, one wins.
+      const swapped = await connection.execute(
+        `update tokens set secret_hash = ?, prefix = ?, rotated_at = ?, previous_secret_expires_at = ?, updated_at = ?
+         where id = ? and secret_hash = ? and revoked_at is null`,
+        [hash, displayPrefix, now, grace > 0 ? validUntil : null, now, token.id, previous.hash],
+        'run',
+        ctx,
+      );
+      if ((swapped as { affectedRows?: number }).affectedRows !== 1) return false;
+      await connection.execute(`update retired_secrets set valid_until = ? where token_id = ? and valid_until > ?`, [now, token.id, now], 'run', ctx);
+      await connection.execute(
+        `insert into retired_secrets (secret_hash, token_id, prefix, retired_at, valid_until) values (?, ?, ?, ?, ?)`,
+        [previous.hash, token.id, previous.prefix, now, validUntil],
+        'run',
+        ctx,
+      );
+      await writeAudit(tx, this.actor, now, [
+        {
+          ...this.target(token),
+          action: 'TOKEN_ROTATED',
+          changes: { previousPrefix: previous.prefix, prefix: displayPrefix, gracePeriodSeconds: grace, previousSecretExpiresAt: validUntil },
+        },
+      ]);
+      return true;
+    });
+    if (!rotated) {
+      await this.em.refresh(token);
+      this.assertChangeable(token, now);
+      throw conflict();
+    }
+    this.events({ type: 'ROTATED', tokenId: token.id, prefix: previous.prefix, at: now });
+    await this.em.refresh(token);
+    return { token, secret };
   }
 
   /** Revokes every live token a target covers (offboarding, panic button, leak reports). */
