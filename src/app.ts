@@ -18,6 +18,13 @@ import { TokenVerifier } from './modules/verification/token-verifier.js';
 import { VerificationCache } from './modules/verification/verification-cache.js';
 import { verificationRoutes } from './routes/verification.routes.js';
 import type { TokenEvent } from './modules/token/token-events.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { anonymousActor, type Actor } from './modules/audit/actor.js';
+import { LeakReports } from './modules/token/leak-reports.js';
+import { TokenRepository } from './modules/token/token.repository.js';
+import { TokenService } from './modules/token/token.service.js';
+import { leakRoutes } from './routes/leak.routes.js';
 
 export interface AppDependencies {
   config: Config;
@@ -44,6 +51,7 @@ export interface App {
 
 const READY_TIMEOUT_MS = 2_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const LEAK_REPORTS_PER_MINUTE = 20;
 const DAY_MS = 86_400_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
@@ -100,6 +108,20 @@ export function createApp(deps: AppDependencies): App {
     usage,
     em: () => orm.em.fork(),
   });
+  const tokenServiceFor = (em: EntityManager, actor: Actor) =>
+    new TokenService({ em, clock, settings: config.tokens, actor, events: tokenEvents });
+  const leaks = new LeakReports(new RateLimiterMemory({ points: LEAK_REPORTS_PER_MINUTE, duration: 60, keyPrefix: 'leaks' }), clock);
+  Object.assign(
+    routes,
+    leakRoutes({
+      config,
+      logger,
+      report: (strings, request) => {
+        const em = orm.em.fork();
+        return leaks.report(strings, request.clientIp, tokenServiceFor(em, anonymousActor(request)), new TokenRepository(em));
+      },
+    }),
+  );
   // Old usage events go in small batches, hourly, so PGlite's single connection never stalls.
   const prune = () =>
     usage
@@ -208,7 +230,7 @@ export function createApp(deps: AppDependencies): App {
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents },
+          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, leaks },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),

@@ -46,6 +46,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     Date: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string };
   };
   // Named here so that modules refer to each other's types by name, never by importing schema files.

@@ -13,7 +13,8 @@ import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
 import type { TokenEventSink } from './modules/token/token-events.js';
-import { actorOf, anonymousActor } from './modules/audit/actor.js';
+import { actorOf, anonymousActor, type Actor } from './modules/audit/actor.js';
+import type { LeakReports } from './modules/token/leak-reports.js';
 import { TeamService } from './modules/team/team.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
 import { User } from './modules/user/user.entity.js';
@@ -50,7 +51,10 @@ export interface Context {
   loaders: RequestLoaders;
   tokens: TokenService;
   teams: TeamService;
+  /** The token service acting as someone else (leak reports act anonymously). */
+  tokensAs: (actor: Actor) => TokenService;
   verifier: TokenVerifier;
+  leaks: LeakReports;
 }
 
 export interface ContextDependencies {
@@ -62,6 +66,7 @@ export interface ContextDependencies {
   verifier: TokenVerifier;
   /** Where token changes go: this instance's caches, other instances, subscribers. */
   tokenEvents: TokenEventSink;
+  leaks: LeakReports;
 }
 
 /** DataLoaders are created on first use: a request that lists no tokens builds no token loader. */
@@ -127,14 +132,16 @@ export async function createContext(
   // The caller is the owner of whatever they will be shown first: no query to load them again.
   if (principal?.user instanceof User) loaders.userById.prime(principal.user.id, principal.user);
   const actor = principal ? actorOf(principal, request) : anonymousActor(request);
-  const tokens = new TokenService({
-    em,
-    clock: deps.clock,
-    settings: deps.config.tokens,
-    actor,
-    // Revoking or changing a token drops it from the verification caches before the mutation returns.
-    events: deps.tokenEvents,
-  });
+  const tokensAs = (who: Actor) =>
+    new TokenService({
+      em,
+      clock: deps.clock,
+      settings: deps.config.tokens,
+      actor: who,
+      // Revoking or changing a token drops it from the verification caches before the mutation returns.
+      events: deps.tokenEvents,
+    });
+  const tokens = tokensAs(actor);
 
   return {
     requestId,
@@ -149,7 +156,9 @@ export async function createContext(
     loaders,
     tokens,
     teams: new TeamService(em, deps.clock, tokens, actor),
+    tokensAs,
     verifier: deps.verifier,
+    leaks: deps.leaks,
   };
 }
 

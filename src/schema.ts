@@ -9,6 +9,7 @@ import './modules/token/token.mutations.js';
 import './modules/token/token.admin.js';
 import './modules/verification/verification.schema.js';
 import './modules/usage/usage.schema.js';
+import './modules/audit/audit.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -27,5 +27,13 @@ export function actorOf(principal: Principal, request: { clientIp: string | null
 
 /** Whoever reports a leaked token: anyone, unauthenticated. */
 export function anonymousActor(request: { clientIp: string | null; userAgent: string | null }, label = 'leak-report'): Actor {
-  return { method: 'ANONYMOUS', userId: null, label, email: null, tokenId: null, ...request };
+  return {
+    method: 'ANONYMOUS',
+    userId: null,
+    label,
+    email: null,
+    tokenId: null,
+    clientIp: request.clientIp,
+    userAgent: request.userAgent,
+  };
 }

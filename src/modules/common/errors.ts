@@ -82,3 +82,17 @@ export class BadUserInputError extends GraphQLError {
     this.name = 'BadUserInputError';
   }
 }
+
+/** Too many requests from one caller or address: HTTP 429 with Retry-After. */
+export class RateLimitedError extends GraphQLError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, {
+      extensions: {
+        code: 'RATE_LIMITED',
+        retryAfterSeconds,
+        http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+      },
+    });
+    this.name = 'RateLimitedError';
+  }
+}

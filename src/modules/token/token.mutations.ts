@@ -1,6 +1,9 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
+import { anonymousActor } from '../audit/actor.js';
+import { LeakReportRateLimited, MAX_LEAK_REPORT } from './leak-reports.js';
+import { TokenRepository } from './token.repository.js';
 import type { Token } from './token.entity.js';
 import { DayOfWeekEnum, TokenRef } from './token.schema.js';
 
@@ -114,6 +117,15 @@ const RotateTokenPayload = builder.objectRef<{ token: Token; secret: string }>('
   }),
 });
 
+const ReportLeakedTokensInput = builder.inputType('ReportLeakedTokensInput', {
+  fields: (t) => ({ tokens: t.stringList({ required: true, description: `Up to ${MAX_LEAK_REPORT} strings that may be Keymint tokens.` }) }),
+});
+
+const ReportLeakedTokensPayload = builder.objectRef<{ received: number }>('ReportLeakedTokensPayload').implement({
+  description: 'The same whatever was found: the report cannot be used to test tokens.',
+  fields: (t) => ({ received: t.exposeInt('received') }),
+});
+
 /** Loads a token the mutation's scopes have already found visible (the load is cached). */
 async function visibleToken(ctx: { loaders: { tokenById: { load(id: string): Promise<Token | null> } } }, id: string) {
   const token = await ctx.loaders.tokenById.load(parseGlobalId('Token', id)!);
@@ -181,6 +193,23 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const token = await visibleToken(ctx, input.id);
       return ctx.tokens.rotate(token, { gracePeriodSeconds: input.gracePeriodSeconds ?? 0, expectedPrefix: input.expectedPrefix });
+    },
+  }),
+
+  reportLeakedTokens: t.field({
+    type: ReportLeakedTokensPayload,
+    description: 'Anyone may report leaked tokens, without credentials: every live one is revoked at once.',
+    args: { input: t.arg({ type: ReportLeakedTokensInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'ReportLeakedTokensResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      try {
+        // Whoever calls, a leak report acts anonymously: revokedBy "leak-report".
+        const tokens = ctx.tokensAs(anonymousActor(ctx.request));
+        return await ctx.leaks.report(input.tokens, ctx.request.clientIp, tokens, new TokenRepository(ctx.em));
+      } catch (error) {
+        if (error instanceof LeakReportRateLimited) throw new RateLimitedError(error.message, error.retryAfterSeconds);
+        throw error;
+      }
     },
   }),
 

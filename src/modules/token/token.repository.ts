@@ -122,6 +122,13 @@ export class TokenRepository {
     return { tokens: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
+  /** Active tokens whose expiry falls before `until`, soonest first. */
+  expiringSoon(filter: Omit<TokenListFilter, 'includeInactive'>, until: Date, limit: number): Promise<Token[]> {
+    const where = this.where({ ...filter, includeInactive: false });
+    where.$and.push({ expiresAt: { $ne: null, $lte: until } });
+    return this.em.find(Token, where, { orderBy: { expiresAt: 'asc', id: 'asc' }, limit });
+  }
+
   count(filter: TokenListFilter): Promise<number> {
     return this.em.count(Token, this.where(filter));
   }

@@ -250,6 +250,32 @@ builder.objectField('Team', 'tokens', (t) =>
   }),
 );
 
+const EXPIRING_DAYS = { defaultValue: 7, description: '1-366' };
+
+builder.queryField('tokensExpiringSoon', (t) =>
+  t.field({
+    type: [TokenRef],
+    description: "The caller's active tokens that expire within `days`, soonest first (at most 100).",
+    args: { days: t.arg.int(EXPIRING_DAYS) },
+    authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
+    resolve: (_root, { days }, ctx) => {
+      const principal = ctx.principal!;
+      const scope = principal.token ? { lineageOf: principal.token.id } : { ownerId: principal.user.id };
+      return ctx.tokens.expiringSoon(scope, days ?? 7);
+    },
+  }),
+);
+
+builder.objectField('Team', 'tokensExpiringSoon', (t) =>
+  t.field({
+    type: [TokenRef],
+    description: "The team's active tokens that expire within `days`, soonest first; for owners.",
+    args: { days: t.arg.int(EXPIRING_DAYS) },
+    authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team.id }),
+    resolve: (team, { days }, ctx) => ctx.tokens.expiringSoon({ teamId: team.id }, days ?? 7),
+  }),
+);
+
 /** Hidden looks like absent: a NotFoundError from the visibility scope becomes a plain null. */
 function hideNotFound(error: Error): null {
   if (error instanceof NotFoundError) return null;

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import type { Clock } from '../../clock.js';
 import { tokenPermissions, userPermissions, type Principal, type TeamRole } from '../../auth/principal.js';
 import { grants } from '../../auth/permissions.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
 import { TeamMember } from '../team/team-member.entity.js';
 import { User } from '../user/user.entity.js';
 import type { TokenSnapshot } from './token-snapshot.js';
@@ -168,14 +168,20 @@ export class TokenService {
   async revoke(token: Token, reason?: string | null, defaultReason = DEFAULT_REVOKE_REASON): Promise<Token> {
     const text = this.reasonOr(reason, defaultReason);
     if (!token.revokedAt) {
-      const revoked = await this.em.transactional(async (tx) => [
-        ...(await this.revokeAllIn(tx, { kind: 'token', id: token.id }, text)),
-        ...(await this.revokeAllIn(tx, { kind: 'descendants', of: token.id }, CASCADE_REASON)),
-      ]);
-      this.announceRevoked(revoked);
+      await this.revokeWithDescendants(token.id, text);
       await this.em.refresh(token);
     }
     return token;
+  }
+
+  /** Revokes one token and, in the same transaction, every token it minted (and they minted). */
+  async revokeWithDescendants(tokenId: string, reason: string): Promise<number> {
+    const revoked = await this.em.transactional(async (tx) => [
+      ...(await this.revokeAllIn(tx, { kind: 'token', id: tokenId }, reason)),
+      ...(await this.revokeAllIn(tx, { kind: 'descendants', of: tokenId }, CASCADE_REASON)),
+    ]);
+    this.announceRevoked(revoked);
+    return revoked.length;
   }
 
   /**
@@ -273,12 +279,26 @@ export class TokenService {
     for (const token of revoked) this.events({ type: 'REVOKED', tokenId: token.id, prefix: token.prefix, at });
   }
 
+  /** The prefix this instance's secrets start with (`km` in `km_...`). */
+  get secretPrefix(): string {
+    return this.settings.prefix;
+  }
+
   list(filter: TokenListFilter, first: number, after: TokenCursor | null) {
     return this.repository.page(filter, first, after);
   }
 
   count(filter: TokenListFilter): Promise<number> {
     return this.repository.count(filter);
+  }
+
+  /** Active tokens that expire within `days`, soonest first (at most 100). */
+  expiringSoon(scope: Omit<TokenListFilter, 'includeInactive' | 'now'>, days: number): Promise<Token[]> {
+    if (!Number.isInteger(days) || days < 1 || days > 366) {
+      throw new BadUserInputError('days must be between 1 and 366', 'days');
+    }
+    const now = this.clock();
+    return this.repository.expiringSoon({ ...scope, now }, new Date(now.getTime() + days * 86_400_000), 100);
   }
 
   reasonOr(reason: string | null | undefined, fallback: string): string {

@@ -1,0 +1,129 @@
+import { builder } from '../../builder.js';
+import { isAdmin } from '../../auth/principal.js';
+import { encodeGlobalId, parseGlobalId } from '../../global-id.js';
+import { BadUserInputError } from '../common/errors.js';
+import { AUDIT_ACTIONS, type AuditEvent } from './audit-event.entity.js';
+import { AuditRepository, decodeAuditCursor, encodeAuditCursor, type AuditScope } from './audit.repository.js';
+
+const AuditActionEnum = builder.enumType('AuditAction', { values: AUDIT_ACTIONS });
+
+const ActorMethodEnum = builder.enumType('AuditActorMethod', {
+  values: {
+    SESSION: { description: 'A signed-in user.' },
+    API_TOKEN: { description: 'An API token acting for its owner.' },
+    ANONYMOUS: { description: 'Nobody known, e.g. a leak report.' },
+  } as const,
+});
+
+const AuditActorRef = builder.objectRef<AuditEvent>('AuditActor').implement({
+  fields: (t) => ({
+    userId: t.id({ nullable: true, resolve: (e) => (e.actorUserId ? encodeGlobalId('User', e.actorUserId) : null) }),
+    email: t.exposeString('actorEmail', { nullable: true }),
+    authMethod: t.field({ type: ActorMethodEnum, resolve: (e) => e.actorMethod }),
+    tokenId: t.id({
+      nullable: true,
+      description: 'The API token used, when it was one.',
+      resolve: (e) => (e.actorTokenId ? encodeGlobalId('Token', e.actorTokenId) : null),
+    }),
+    label: t.string({ description: 'Who, in one word: an email, or "anonymous".', resolve: (e) => e.actorEmail ?? 'anonymous' }),
+  }),
+});
+
+const AuditTargetRef = builder.objectRef<AuditEvent>('AuditTarget').implement({
+  fields: (t) => ({
+    type: t.exposeString('targetType', { description: 'TOKEN or TEAM.' }),
+    id: t.id({ resolve: (e) => encodeGlobalId(e.targetType === 'TOKEN' ? 'Token' : 'Team', e.targetId) }),
+  }),
+});
+
+builder.scalarType('JSON', {
+  description: 'A JSON value.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+});
+
+const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
+  description: 'One management change: who did what to which token or team, when and from where.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    action: t.field({ type: AuditActionEnum, resolve: (e) => e.action }),
+    actor: t.field({ type: AuditActorRef, resolve: (e) => e }),
+    target: t.field({ type: AuditTargetRef, resolve: (e) => e }),
+    at: t.expose('occurredAt', { type: 'DateTime' }),
+    tokenId: t.id({ nullable: true, resolve: (e) => (e.tokenId ? encodeGlobalId('Token', e.tokenId) : null) }),
+    teamId: t.id({ nullable: true, resolve: (e) => (e.teamId ? encodeGlobalId('Team', e.teamId) : null) }),
+    clientIp: t.exposeString('clientIp', { nullable: true }),
+    userAgent: t.exposeString('userAgent', { nullable: true }),
+    changes: t.field({ type: 'JSON', description: 'The fields that changed (never a secret).', resolve: (e) => e.changes }),
+  }),
+});
+
+interface AuditConnectionShape {
+  edges: { cursor: string; node: AuditEvent }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: () => Promise<number>;
+}
+
+const AuditEventConnection = builder.connectionObject(
+  {
+    type: AuditEventRef,
+    name: 'AuditEventConnection',
+    fields: (t) => ({
+      totalCount: t.int({ resolve: (connection) => (connection as unknown as AuditConnectionShape).totalCount() }),
+    }),
+  },
+  { name: 'AuditEventEdge' },
+);
+
+const AuditFilterInput = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    action: t.field({ type: AuditActionEnum }),
+    actorId: t.id(),
+    tokenId: t.id(),
+    teamId: t.id(),
+    since: t.field({ type: 'DateTime' }),
+    until: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const NOTHING = '00000000-0000-0000-0000-000000000000';
+
+builder.queryField('auditEvents', (t) =>
+  t.field({
+    type: AuditEventConnection,
+    description: "Newest first. Admins see all; team owners their teams'; everyone the events about their own tokens.",
+    args: { first: t.arg.int(), after: t.arg.string(), filter: t.arg({ type: AuditFilterInput }) },
+    authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
+    resolve: async (_root, args, ctx) => {
+      const first = args.first ?? 50;
+      if (!Number.isInteger(first) || first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100', 'first');
+      const after = args.after ? decodeAuditCursor(args.after) : null;
+      if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
+      const principal = ctx.principal!;
+      const scope: AuditScope = principal.token
+        ? { kind: 'lineage', tokenId: principal.token.id }
+        : isAdmin(principal)
+          ? { kind: 'all' }
+          : { kind: 'user', userId: principal.user.id };
+      const f = args.filter ?? {};
+      // An id of the wrong kind matches nothing, rather than being ignored.
+      const filter = {
+        action: f.action,
+        actorId: f.actorId ? (parseGlobalId('User', f.actorId) ?? NOTHING) : null,
+        tokenId: f.tokenId ? (parseGlobalId('Token', f.tokenId) ?? NOTHING) : null,
+        teamId: f.teamId ? (parseGlobalId('Team', f.teamId) ?? NOTHING) : null,
+        since: f.since,
+        until: f.until,
+      };
+      const repository = new AuditRepository(ctx.em);
+      const { events, hasNextPage } = await repository.page(scope, filter, first, after);
+      const edges = events.map((event) => ({ cursor: encodeAuditCursor(event), node: event }));
+      const connection: AuditConnectionShape = {
+        edges,
+        pageInfo: { hasNextPage, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+        totalCount: () => repository.count(scope, filter),
+      };
+      return connection as never;
+    },
+  }),
+);

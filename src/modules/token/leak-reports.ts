@@ -1,0 +1,61 @@
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Clock } from '../../clock.js';
+import { ValidationError } from '../common/errors.js';
+import { type TokenRepository } from './token.repository.js';
+import type { TokenService } from './token.service.js';
+import { hasValidChecksum, hashSecret } from './token.secret.js';
+
+export const LEAK_REASON = 'Reported as leaked';
+export const MAX_LEAK_REPORT = 1_000;
+
+export class LeakReportRateLimited extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many leak reports from this address: try again later');
+  }
+}
+
+/**
+ * Anyone who finds a Keymint token may report it, without credentials. Every live token among
+ * the strings is revoked at once (an old secret still in its grace period kills the whole token,
+ * and with it every token it minted). The answer is the same whatever was found, so the report
+ * cannot be used to test whether a string is a live token; reports are rate-limited per address.
+ */
+export class LeakReports {
+  constructor(
+    private readonly limiter: RateLimiterAbstract,
+    private readonly clock: Clock,
+  ) {}
+
+  async report(strings: unknown[], clientIp: string | null, tokens: TokenService, repository: TokenRepository): Promise<{ received: number }> {
+    if (strings.length > MAX_LEAK_REPORT) {
+      throw ValidationError.forField(['tokens'], `report at most ${MAX_LEAK_REPORT} strings at a time`);
+    }
+    try {
+      await this.limiter.consume(clientIp ?? 'unknown');
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) throw new LeakReportRateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      throw rejection;
+    }
+    const now = this.clock();
+    const ids = new Set<string>();
+    for (const value of strings) {
+      // Checksums first: noise costs no database work.
+      if (typeof value !== 'string' || !hasValidChecksum(tokens.secretPrefix, value)) continue;
+      const token = await repository.findLiveBySecretHash(hashSecret(value), now);
+      if (token && !token.revokedAt) ids.add(token.id);
+    }
+    for (const id of ids) await tokens.revokeWithDescendants(id, LEAK_REASON);
+    return { received: strings.length };
+  }
+}
+
+/** The strings of a report: `{"tokens": [...]}`, or the secret-scanning shape `[{token, type, url, source}]`. */
+export function leakedStrings(body: unknown): unknown[] | null {
+  if (Array.isArray(body)) {
+    return body.map((item) => (typeof item === 'object' && item !== null && 'token' in item ? (item as { token: unknown }).token : item));
+  }
+  if (typeof body === 'object' && body !== null && Array.isArray((body as { tokens?: unknown }).tokens)) {
+    return (body as { tokens: unknown[] }).tokens;
+  }
+  return null;
+}
