@@ -13,13 +13,14 @@ import { SessionVerifier } from './auth/session-verifier.js';
 import { createContext, type Context } from './context.js';
 import { schema } from './schema.js';
 import { UsageRecorder } from './modules/usage/usage-recorder.js';
-import { RateLimits } from './modules/verification/rate-limits.js';
+import { memoryLimiters, RateLimits, redisLimiters } from './modules/verification/rate-limits.js';
+import { connectRedis } from './cluster/redis.js';
+import { LocalTokenEventBus, RedisTokenEventBus, type TokenEventBus } from './cluster/token-event-bus.js';
 import { TokenVerifier } from './modules/verification/token-verifier.js';
 import { VerificationCache } from './modules/verification/verification-cache.js';
 import { verificationRoutes } from './routes/verification.routes.js';
 import type { TokenEvent } from './modules/token/token-events.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { anonymousActor, type Actor } from './modules/audit/actor.js';
 import { LeakReports } from './modules/token/leak-reports.js';
 import { TokenRepository } from './modules/token/token.repository.js';
@@ -45,6 +46,8 @@ export interface App {
   isReady: () => Promise<boolean>;
   verifier: TokenVerifier;
   usage: UsageRecorder;
+  /** Token events, on this instance and (with Redis) from the others. */
+  bus: TokenEventBus;
   /** Stops background work and writes what is still buffered. */
   close: () => Promise<void>;
 }
@@ -74,6 +77,8 @@ export function createApp(deps: AppDependencies): App {
     deps.sessionSecret || config.auth.jwksUrl
       ? new SessionVerifier({ ...config.auth, secret: deps.sessionSecret })
       : null;
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
+  const limiters = redis ? redisLimiters(redis.commands) : memoryLimiters;
   const usage = new UsageRecorder(
     orm,
     { flushIntervalMs: config.usage.flushIntervalMs, flushBatch: config.usage.flushBatch },
@@ -89,10 +94,13 @@ export function createApp(deps: AppDependencies): App {
       ttlMs: config.verification.cacheTtlMs,
       negativeTtlMs: config.verification.negativeTtlMs,
     }),
-    rateLimits: new RateLimits(),
+    rateLimits: new RateLimits(limiters),
     usage,
   });
-  const tokenEvents = (event: TokenEvent) => verifier.forgetToken(event.tokenId);
+  // Every instance (this one at once, the others through Redis) drops a changed token from its cache.
+  const bus: TokenEventBus = redis ? new RedisTokenEventBus(redis, logger) : new LocalTokenEventBus();
+  bus.subscribe((event) => verifier.forgetToken(event.tokenId));
+  const tokenEvents = (event: TokenEvent) => bus.publish(event);
   const authenticator = new RequestAuthenticator({
     sessionVerifier,
     tokenVerifier: verifier,
@@ -110,7 +118,10 @@ export function createApp(deps: AppDependencies): App {
   });
   const tokenServiceFor = (em: EntityManager, actor: Actor) =>
     new TokenService({ em, clock, settings: config.tokens, actor, events: tokenEvents });
-  const leaks = new LeakReports(new RateLimiterMemory({ points: LEAK_REPORTS_PER_MINUTE, duration: 60, keyPrefix: 'leaks' }), clock);
+  const leaks = new LeakReports(
+    redis ? redisLimiters(redis.commands, 'keymint:leaks')(LEAK_REPORTS_PER_MINUTE, 60) : memoryLimiters(LEAK_REPORTS_PER_MINUTE, 60),
+    clock,
+  );
   Object.assign(
     routes,
     leakRoutes({
@@ -179,9 +190,12 @@ export function createApp(deps: AppDependencies): App {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== '/readyz' || request.method !== 'GET') return;
       const ready = await isReady();
+      // A shared Redis outage must not pull every instance out of the load balancer: degraded, not down.
+      const redisState = redis ? (redis.isUp() ? 'up' : 'unreachable') : 'not configured';
+      const degraded = redis !== null && !redis.isUp();
       endResponse(
         fetchAPI.Response.json(
-          { status: ready ? 'ok' : 'unavailable', database: ready ? 'up' : 'unreachable' },
+          { status: ready ? (degraded ? 'degraded' : 'ok') : 'unavailable', database: ready ? 'up' : 'unreachable', redis: redisState, degraded },
           { status: ready ? 200 : 503 },
         ),
       );
@@ -230,7 +244,7 @@ export function createApp(deps: AppDependencies): App {
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, leaks },
+          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),
@@ -259,9 +273,11 @@ export function createApp(deps: AppDependencies): App {
     isReady,
     verifier,
     usage,
+    bus,
     close: async () => {
       clearInterval(pruneTimer);
       await usage.close();
+      await redis?.close();
     },
   };
 }

@@ -64,6 +64,8 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   scopeAuth: {
     defaultStrategy: 'all',
+    // A subscription is refused when it is created, not silently at each event.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ctx.authScopes,
     unauthorizedError: (_parent, ctx, _info, result) => authorizationError(ctx, result.failure),
   },
@@ -178,3 +180,4 @@ function invalidDateTime(): GraphQLError {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -49,6 +49,7 @@ const envSchema = z.object({
   REQUIRE_TOKEN_EXPIRY: booleanFlag.default(true),
 
   SERVER_ID: z.string().trim().min(1).max(128).default('keymint'),
+  REDIS_URL: optionalString.pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional()),
   TRUST_PROXY: z
     .string()
     .regex(/^(true|false|\d{1,2})$/, 'expected true, false, or the number of proxies in front of Keymint')
@@ -86,6 +87,8 @@ export interface Config {
   };
   /** This instance's own server id: tokens bound to another server cannot call Keymint. */
   serverId: string;
+  /** Shared state across instances (rate limits, live revocation); in memory without it. */
+  redisUrl?: string;
   /** How many reverse proxies to trust for X-Forwarded-For (0: use the socket's address). */
   trustProxyHops: number;
   verification: {
@@ -140,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requireExpiry: e.REQUIRE_TOKEN_EXPIRY,
     },
     serverId: e.SERVER_ID,
+    redisUrl: e.REDIS_URL,
     trustProxyHops: e.TRUST_PROXY,
     verification: {
       cacheTtlMs: e.VERIFY_CACHE_TTL_MS,

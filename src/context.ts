@@ -12,7 +12,7 @@ import { canChangeToken, canSeeToken, type TokenAccess } from './modules/token/t
 import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
-import type { TokenEventSink } from './modules/token/token-events.js';
+import type { TokenEvent, TokenEventSink } from './modules/token/token-events.js';
 import { actorOf, anonymousActor, type Actor } from './modules/audit/actor.js';
 import type { LeakReports } from './modules/token/leak-reports.js';
 import { TeamService } from './modules/team/team.service.js';
@@ -55,6 +55,8 @@ export interface Context {
   tokensAs: (actor: Actor) => TokenService;
   verifier: TokenVerifier;
   leaks: LeakReports;
+  /** Token events as they happen, for the tokenEvents subscription. */
+  tokenEventSource: { subscribe(listener: (event: TokenEvent) => void): () => void };
 }
 
 export interface ContextDependencies {
@@ -66,6 +68,7 @@ export interface ContextDependencies {
   verifier: TokenVerifier;
   /** Where token changes go: this instance's caches, other instances, subscribers. */
   tokenEvents: TokenEventSink;
+  tokenEventSource: Context['tokenEventSource'];
   leaks: LeakReports;
 }
 
@@ -159,6 +162,7 @@ export async function createContext(
     tokensAs,
     verifier: deps.verifier,
     leaks: deps.leaks,
+    tokenEventSource: deps.tokenEventSource,
   };
 }
 

@@ -7,6 +7,7 @@ import './modules/team/team.mutations.js';
 import './modules/token/token.schema.js';
 import './modules/token/token.mutations.js';
 import './modules/token/token.admin.js';
+import './modules/token/token-events.schema.js';
 import './modules/verification/verification.schema.js';
 import './modules/usage/usage.schema.js';
 import './modules/audit/audit.schema.js';

@@ -43,7 +43,7 @@ describe('/readyz', () => {
   it('answers 200 with status ok while the database answers', async () => {
     const response = await t.app.yoga.fetch(`${URL_BASE}/readyz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', database: 'up' });
+    expect(await response.json()).toEqual({ status: 'ok', database: 'up', redis: 'not configured', degraded: false });
   });
 
   it('answers /healthz with 200 without asking the database', async () => {
@@ -71,7 +71,7 @@ describe('when the database is gone', () => {
   it('answers /readyz with 503 and status unavailable', async () => {
     const response = await app.yoga.fetch(`${URL_BASE}/readyz`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+    expect(await response.json()).toEqual({ status: 'unavailable', database: 'unreachable', redis: 'not configured', degraded: false });
   });
 
   it('masks the failure in the response and logs it under the request id the caller sees', async () => {

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
 import type { UsageLimits } from '../token/token.entity.js';
 
 const WINDOWS = [
@@ -16,6 +17,23 @@ export type LimiterFactory = (points: number, durationSeconds: number) => RateLi
 
 export const memoryLimiters: LimiterFactory = (points, duration) =>
   new RateLimiterMemory({ points, duration, keyPrefix: `rate:${duration}:${points}` });
+
+/**
+ * Counters in Redis, so that a limit of 10 per minute is 10 across every instance. While Redis
+ * is away each instance counts in its own memory instead (the insurance limiter): limits then
+ * hold per instance, and quotas stay exact through PostgreSQL.
+ */
+export function redisLimiters(redis: Redis, keyPrefix = 'keymint:rate'): LimiterFactory {
+  return (points, duration) =>
+    new RateLimiterRedis({
+      storeClient: redis,
+      points,
+      duration,
+      keyPrefix: `${keyPrefix}:${duration}:${points}`,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix: `${keyPrefix}:memory:${duration}:${points}` }),
+    });
+}
 
 /**
  * Per-token request rates, counted by rate-limiter-flexible. A window starts at the token's
