@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'bench/**', 'src/**/*-cli.ts', 'src/print-schema.ts'],
+    files: ['test/**', 'bench/**', 'src/**/*-cli.ts', 'src/cli/**', 'src/print-schema.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setInterval as every } from 'node:timers';
 import { GraphQLError } from 'graphql';
@@ -26,6 +26,9 @@ import { LeakReports } from './modules/token/leak-reports.js';
 import { TokenRepository } from './modules/token/token.repository.js';
 import { TokenService } from './modules/token/token.service.js';
 import { leakRoutes } from './routes/leak.routes.js';
+import { plainRoute, sendJson } from './routes/plain-http.js';
+import { SigningKeys } from './modules/exchange/signing-keys.js';
+import { TokenExchange } from './modules/exchange/token-exchange.js';
 
 export interface AppDependencies {
   config: Config;
@@ -34,6 +37,11 @@ export interface AppDependencies {
   clock?: Clock;
   /** The HS256 session secret in force (configured, or generated for development). */
   sessionSecret?: string;
+  /**
+   * Encrypts the private signing keys at rest. The server resolves a persistent one (configured,
+   * or kept in DATA_DIR); without one (tests, benchmarks) a key lives as long as the process.
+   */
+  keyEncryptionKey?: Buffer;
 }
 
 type ServerContext = { req?: IncomingMessage; res?: ServerResponse };
@@ -48,6 +56,7 @@ export interface App {
   usage: UsageRecorder;
   /** Token events, on this instance and (with Redis) from the others. */
   bus: TokenEventBus;
+  signingKeys: SigningKeys;
   /** Stops background work and writes what is still buffered. */
   close: () => Promise<void>;
 }
@@ -132,6 +141,18 @@ export function createApp(deps: AppDependencies): App {
         return leaks.report(strings, request.clientIp, tokenServiceFor(em, anonymousActor(request)), new TokenRepository(em));
       },
     }),
+  );
+  const signingKeys = new SigningKeys(
+    orm,
+    deps.keyEncryptionKey ?? config.exchange.keyEncryptionKey ?? randomBytes(32),
+    clock,
+    config.exchange.ttlSeconds,
+  );
+  const exchange = new TokenExchange(verifier, signingKeys, clock, config.exchange.ttlSeconds);
+  routes['GET /.well-known/jwks.json'] = plainRoute(
+    logger,
+    async (_req, res) => sendJson(res, 200, await signingKeys.jwks(), { 'cache-control': 'public, max-age=60' }),
+    'debug',
   );
   // Old usage events go in small batches, hourly, so PGlite's single connection never stalls.
   const prune = () =>
@@ -244,7 +265,7 @@ export function createApp(deps: AppDependencies): App {
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks },
+          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks, exchange },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),
@@ -274,6 +295,7 @@ export function createApp(deps: AppDependencies): App {
     verifier,
     usage,
     bus,
+    signingKeys,
     close: async () => {
       clearInterval(pruneTimer);
       await usage.close();

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError, GraphQLObjectType, Kind } from 'graphql';
 import type { Context } from './context.js';
 import type { TokenAction } from './auth/principal.js';
 import type { Principal } from './auth/principal.js';
@@ -32,10 +32,10 @@ export interface AuthScopes {
   tokenChangeable: string;
   /** May verify other people's tokens: holds tokens.verify (an API token: in its own list). */
   verifier: boolean;
-  /** A member of this team (by id), or an administrator. Anyone else finds no team. */
-  teamMember: string;
-  /** An OWNER of this team (by id), or an administrator. */
-  teamOwner: string;
+  /** A member of this team (loaded, or by global id), or an administrator. Anyone else finds no team. */
+  teamMember: Team | string;
+  /** An OWNER of this team (loaded, or by global id), or an administrator. */
+  teamOwner: Team | string;
 }
 
 export const builder = new SchemaBuilder<{
@@ -80,7 +80,12 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       authScopes: { authenticated: true },
       // A malformed or unknown id is simply absent, like an object the caller may not see.
-      resolve: (_root, { id }, _ctx, _info, resolveNode) => (id.typename === UNKNOWN_TYPE ? null : resolveNode(id)),
+      // So is an id of a type that is not a Node (a User).
+      resolve: (_root, { id }, _ctx, info, resolveNode) => {
+        const type = id.typename === UNKNOWN_TYPE ? undefined : info.schema.getType(id.typename);
+        const isNode = type instanceof GraphQLObjectType && type.getInterfaces().some((i) => i.name === 'Node');
+        return isNode ? resolveNode(id) : null;
+      },
     },
     nodesQueryOptions: false,
   },

@@ -49,6 +49,13 @@ const envSchema = z.object({
   REQUIRE_TOKEN_EXPIRY: booleanFlag.default(true),
 
   SERVER_ID: z.string().trim().min(1).max(128).default('keymint'),
+  KEY_ENCRYPTION_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, 'expected 32 bytes, base64-encoded (openssl rand -base64 32)')
+      .optional(),
+  ),
+  EXCHANGED_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
   REDIS_URL: optionalString.pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional()),
   TRUST_PROXY: z
     .string()
@@ -89,6 +96,12 @@ export interface Config {
   serverId: string;
   /** Shared state across instances (rate limits, live revocation); in memory without it. */
   redisUrl?: string;
+  exchange: {
+    /** Encrypts the private signing keys at rest (32 bytes). */
+    keyEncryptionKey?: Buffer;
+    /** Lifetime of the JWTs exchangeToken issues. */
+    ttlSeconds: number;
+  };
   /** How many reverse proxies to trust for X-Forwarded-For (0: use the socket's address). */
   trustProxyHops: number;
   verification: {
@@ -123,6 +136,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'AUTH_JWT_SECRET or AUTH_JWKS_URL: session verification must be configured when NODE_ENV=production',
     ]);
   }
+  if (e.NODE_ENV === 'production' && !e.KEY_ENCRYPTION_KEY) {
+    throw new ConfigError(['KEY_ENCRYPTION_KEY: required when NODE_ENV=production (32 bytes, base64: openssl rand -base64 32)']);
+  }
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -144,6 +160,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     serverId: e.SERVER_ID,
     redisUrl: e.REDIS_URL,
+    exchange: {
+      keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? Buffer.from(e.KEY_ENCRYPTION_KEY, 'base64') : undefined,
+      ttlSeconds: e.EXCHANGED_TOKEN_TTL_SECONDS,
+    },
     trustProxyHops: e.TRUST_PROXY,
     verification: {
       cacheTtlMs: e.VERIFY_CACHE_TTL_MS,

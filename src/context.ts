@@ -8,6 +8,7 @@ import type { AuthenticationFailure } from './modules/common/errors.js';
 import { parseGlobalId } from './global-id.js';
 import { createTeamLoaders, teamsOf, type TeamLoaders } from './modules/team/team.loaders.js';
 import type { TeamMember } from './modules/team/team-member.entity.js';
+import type { Team } from './modules/team/team.entity.js';
 import { canChangeToken, canSeeToken, type TokenAccess } from './modules/token/token.access.js';
 import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
@@ -15,6 +16,7 @@ import { TokenService } from './modules/token/token.service.js';
 import type { TokenEvent, TokenEventSink } from './modules/token/token-events.js';
 import { actorOf, anonymousActor, type Actor } from './modules/audit/actor.js';
 import type { LeakReports } from './modules/token/leak-reports.js';
+import type { TokenExchange } from './modules/exchange/token-exchange.js';
 import { TeamService } from './modules/team/team.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
 import { User } from './modules/user/user.entity.js';
@@ -30,8 +32,8 @@ export interface ScopeLoaders {
   tokenVisible: (target: Token | string) => boolean | Promise<boolean>;
   tokenChangeable: (id: string) => Promise<boolean>;
   verifier: boolean;
-  teamMember: (teamId: string) => boolean | Promise<boolean>;
-  teamOwner: (teamId: string) => boolean | Promise<boolean>;
+  teamMember: (team: Team | string) => boolean | Promise<boolean>;
+  teamOwner: (team: Team | string) => boolean | Promise<boolean>;
 }
 
 /** Everything a resolver may use, built fresh for each request. */
@@ -55,6 +57,7 @@ export interface Context {
   tokensAs: (actor: Actor) => TokenService;
   verifier: TokenVerifier;
   leaks: LeakReports;
+  exchange: TokenExchange;
   /** Token events as they happen, for the tokenEvents subscription. */
   tokenEventSource: { subscribe(listener: (event: TokenEvent) => void): () => void };
 }
@@ -70,6 +73,7 @@ export interface ContextDependencies {
   tokenEvents: TokenEventSink;
   tokenEventSource: Context['tokenEventSource'];
   leaks: LeakReports;
+  exchange: TokenExchange;
 }
 
 /** DataLoaders are created on first use: a request that lists no tokens builds no token loader. */
@@ -162,6 +166,7 @@ export async function createContext(
     tokensAs,
     verifier: deps.verifier,
     leaks: deps.leaks,
+    exchange: deps.exchange,
     tokenEventSource: deps.tokenEventSource,
   };
 }
@@ -176,6 +181,9 @@ function scopeLoaders(principal: Principal | null, loaders: RequestLoaders): Sco
     const dbId = parseGlobalId('Token', id);
     return dbId ? loaders.tokenById.load(dbId) : null;
   };
+  // A Team the schema already holds, or a client's global id: anything else names no team (and so
+  // never reaches SQL, where a malformed uuid is a server error).
+  const teamDbId = (target: Team | string) => (typeof target === 'string' ? parseGlobalId('Team', target) : target.id);
   return {
     authenticated: principal !== null,
     session: principal?.authMethod === 'SESSION',
@@ -192,16 +200,18 @@ function scopeLoaders(principal: Principal | null, loaders: RequestLoaders): Sco
     },
     verifier: principal !== null && mayVerifyTokens(principal),
     // Teams are their members' business: anyone else (but an administrator) finds nothing.
-    teamMember: async (teamId) => {
+    teamMember: async (target) => {
       if (!principal) return false;
-      const dbId = parseGlobalId('Team', teamId) ?? teamId;
+      const dbId = teamDbId(target);
+      if (!dbId) return false;
       const team = await loaders.teamById.load(dbId);
       if (!team || team.deletedAt) return false;
       return admin || (await loaders.membership.load(dbId)) !== null;
     },
-    teamOwner: async (teamId) => {
+    teamOwner: async (target) => {
       if (!principal) return false;
-      const dbId = parseGlobalId('Team', teamId) ?? teamId;
+      const dbId = teamDbId(target);
+      if (!dbId) return false;
       return admin || (await loaders.membership.load(dbId))?.role === 'OWNER';
     },
   };

@@ -11,6 +11,7 @@ import './modules/token/token-events.schema.js';
 import './modules/verification/verification.schema.js';
 import './modules/usage/usage.schema.js';
 import './modules/audit/audit.schema.js';
+import './modules/exchange/exchange.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -7,6 +7,7 @@ import { databaseTarget } from './db/target.js';
 import { migrate } from './db/migrate.js';
 import { resolveSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
+import { resolveKeyEncryptionKey } from './modules/exchange/key-encryption.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     orm,
     logger,
     sessionSecret: secret.kind === 'none' ? undefined : secret.secret,
+    keyEncryptionKey: await resolveKeyEncryptionKey(config),
   });
   const server = createServer(app.handle);
   server.headersTimeout = 30_000;

@@ -91,17 +91,27 @@ describe('loadConfig', () => {
       expect(error.message).toContain('AUTH_JWKS_URL');
     });
 
-    it('loads with AUTH_JWT_SECRET alone', () => {
-      const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: STRONG_SECRET });
+    const KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+    it('loads with AUTH_JWT_SECRET alone (and the key encryption key)', () => {
+      const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: STRONG_SECRET, KEY_ENCRYPTION_KEY });
       expect(config.nodeEnv).toBe('production');
       expect(config.auth.jwtSecret).toBe(STRONG_SECRET);
     });
 
-    it('loads with AUTH_JWKS_URL alone', () => {
+    it('loads with AUTH_JWKS_URL alone (and the key encryption key)', () => {
       const url = 'https://idp.example.com/.well-known/jwks.json';
-      const config = loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: url });
+      const config = loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: url, KEY_ENCRYPTION_KEY });
       expect(config.auth.jwksUrl).toBe(url);
       expect(config.auth.jwtSecret).toBeUndefined();
+    });
+
+    it('refuses to start without KEY_ENCRYPTION_KEY, naming it', () => {
+      expect(() => loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: STRONG_SECRET })).toThrow(/KEY_ENCRYPTION_KEY/);
+    });
+
+    it('refuses a KEY_ENCRYPTION_KEY that is not 32 bytes', () => {
+      expect(() => loadConfig({ KEY_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/KEY_ENCRYPTION_KEY/);
     });
   });
 });

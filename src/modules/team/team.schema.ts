@@ -24,7 +24,10 @@ builder.node('Team', {
   id: { resolve: (team) => team.id },
   isTypeOf: (value) => value instanceof Team,
   // node(id): a team the caller does not belong to is simply absent.
-  loadOne: async (id, ctx) => ((await ctx.authScopes.teamMember(id)) ? ctx.loaders.teamById.load(id) : null),
+  loadOne: async (id, ctx) => {
+    const team = await ctx.loaders.teamById.load(id);
+    return team && (await ctx.authScopes.teamMember(team)) ? team : null;
+  },
   fields: (t) => ({
     name: t.exposeString('name'),
     slug: t.exposeString('slug'),

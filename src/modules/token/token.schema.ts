@@ -89,7 +89,13 @@ export const TokenRef = builder.node('Token', {
     team: t.field({
       type: 'Team',
       nullable: true,
-      resolve: (token, _args, ctx) => (token.team ? ctx.loaders.teamById.load(token.team.id) : null),
+      // For the team's members and administrators (a deleted team too: its history stays), never
+      // for a former member, nor for anyone else who happens to see the token.
+      resolve: async (token, _args, ctx) => {
+        if (!token.team) return null;
+        const member = isAdmin(ctx.principal!) || (await ctx.loaders.membership.load(token.team.id)) !== null;
+        return member ? ctx.loaders.teamById.load(token.team.id) : null;
+      },
     }),
     revocation: t.field({
       type: 'Revocation',
@@ -271,7 +277,7 @@ builder.objectField('Team', 'tokensExpiringSoon', (t) =>
     type: [TokenRef],
     description: "The team's active tokens that expire within `days`, soonest first; for owners.",
     args: { days: t.arg.int(EXPIRING_DAYS) },
-    authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team.id }),
+    authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team }),
     resolve: (team, { days }, ctx) => ctx.tokens.expiringSoon({ teamId: team.id }, days ?? 7),
   }),
 );

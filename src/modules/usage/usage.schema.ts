@@ -102,7 +102,8 @@ builder.objectField('Team', 'usage', (t) =>
     type: UsageStatsRef,
     description: "All of the team's tokens together; for the team's owners.",
     args: { days: t.arg.int(DAYS) },
-    authScopes: (team) => ({ teamOwner: team.id }),
+    // Like Viewer.usage and Team.tokens: an API token must hold tokens.read itself.
+    authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team }),
     resolve: (team, { days }, ctx) => wholeScopeStats(ctx, { kind: 'team', teamId: team.id }, checkedDays(days)),
   }),
 );
