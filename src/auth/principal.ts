@@ -41,12 +41,18 @@ export function userPermissions(user: UserSnapshot, teamRole: TeamRole | null = 
  * outgrows its owner or its parent.
  */
 export function tokenPermissions(token: Pick<TokenSnapshot, 'permissions' | 'owner' | 'ownerTeamRole' | 'lineage'>): string[] {
+  // Snapshots are immutable and cached, so the answer is computed once per snapshot, not per use.
+  const known = computed.get(token);
+  if (known) return known;
   let held = userPermissions(token.owner, token.ownerTeamRole);
   for (const list of [...token.lineage, token.permissions]) {
     if (list.length > 0) held = intersectPermissions(held, list);
   }
+  computed.set(token, held);
   return held;
 }
+
+const computed = new WeakMap<object, string[]>();
 
 /** The permissions the caller holds right now (for a session: outside any team). */
 export function effectivePermissions(principal: Principal): string[] {
