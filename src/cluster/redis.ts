@@ -40,7 +40,8 @@ export function connectRedis(url: string, logger: Logger): RedisConnections {
   return {
     commands,
     subscriber,
-    isUp: () => up && commands.status === 'ready',
+    // Both: a listening connection that is reconnecting would miss other instances' revocations.
+    isUp: () => up && commands.status === 'ready' && subscriber.status === 'ready',
     close: async () => {
       commands.disconnect();
       subscriber.disconnect();

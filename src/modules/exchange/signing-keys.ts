@@ -73,8 +73,16 @@ export class SigningKeys {
     return this.cached;
   }
 
-  private rows(): Promise<KeyRow[]> {
-    return this.orm.em.getConnection().execute<KeyRow[]>('select * from signing_keys');
+  private async rows(): Promise<KeyRow[]> {
+    const rows = await this.orm.em.getConnection().execute<KeyRow[]>('select * from signing_keys');
+    // Raw rows: the pg driver hands timestamps over as text, PGlite as Date.
+    const date = (value: Date | string | null) => (value === null ? null : new Date(value));
+    return rows.map((row) => ({
+      ...row,
+      created_at: date(row.created_at)!,
+      retired_at: date(row.retired_at),
+      publish_until: date(row.publish_until),
+    }));
   }
 
   /** Creates a key under a lock, so instances starting together create one, not one each. */
