@@ -58,9 +58,17 @@ export class StatementRecorder {
   }
 }
 
-/** Sets up the database, the ORM, the App and its server, runs `work`, and takes them all down again, whatever happens. */
-export async function withEnvironment<T>(settings: Settings, work: (env: BenchEnvironment) => Promise<T>): Promise<T> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', AUTH_JWT_SECRET: SESSION_SECRET });
+/**
+ * Sets up the database, the ORM, the App and its server, runs `work`, and takes them all down
+ * again, whatever happens. `configEnv` adds to the service's default configuration (the
+ * propagation suite's REDIS_URL).
+ */
+export async function withEnvironment<T>(
+  settings: Settings,
+  work: (env: BenchEnvironment) => Promise<T>,
+  configEnv: Record<string, string> = {},
+): Promise<T> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', AUTH_JWT_SECRET: SESSION_SECRET, ...configEnv });
   const logger = createLogger(config);
   const database = await openBenchDatabase(settings.serverUrl, config.database.poolMax);
   console.log(`database: ${database.description}`);

@@ -1,5 +1,6 @@
 import { withEnvironment, Interrupted, type BenchEnvironment } from './environment.js';
 import { printListReport, runListBench } from './list.js';
+import { printPropagationReport, runPropagationBench } from './propagation.js';
 import { writeResult } from './report.js';
 import { readSettings, type Settings } from './settings.js';
 import { printUsageReport, runUsageBench } from './usage.js';
@@ -11,14 +12,21 @@ import { printVerifyReport, runVerifyBench } from './verify.js';
  */
 
 interface Suite<Result> {
-  run: (env: BenchEnvironment, settings: Settings, signal: AbortSignal) => Promise<Result>;
+  run: (settings: Settings, signal: AbortSignal) => Promise<Result>;
   print: (result: Result) => void;
 }
 
+/** A suite that needs nothing but the standard environment: one App with the default configuration. */
+function inEnvironment<Result>(run: (env: BenchEnvironment, settings: Settings, signal: AbortSignal) => Promise<Result>) {
+  return (settings: Settings, signal: AbortSignal) => withEnvironment(settings, (env) => run(env, settings, signal));
+}
+
 const SUITES = {
-  list: { run: runListBench, print: printListReport },
-  verify: { run: runVerifyBench, print: printVerifyReport },
-  usage: { run: runUsageBench, print: printUsageReport },
+  list: { run: inEnvironment(runListBench), print: printListReport },
+  verify: { run: inEnvironment(runVerifyBench), print: printVerifyReport },
+  usage: { run: inEnvironment(runUsageBench), print: printUsageReport },
+  // Sets up its own: a private redis-server, then the environment with REDIS_URL, and a second App.
+  propagation: { run: runPropagationBench, print: printPropagationReport },
 } satisfies Record<string, Suite<any>>;
 type SuiteName = keyof typeof SUITES;
 
@@ -39,7 +47,7 @@ async function main(): Promise<void> {
   for (const name of suites) {
     console.log(`\n== ${name} ==`);
     const suite: Suite<unknown> = SUITES[name] as Suite<unknown>;
-    const result = await withEnvironment(settings, (env) => suite.run(env, settings, interrupted.signal));
+    const result = await suite.run(settings, interrupted.signal);
     suite.print(result);
     console.log(`written to ${await writeResult(name, result)}`);
     if (interrupted.signal.aborted) throw new Interrupted();

@@ -81,6 +81,38 @@ export async function seedTokens(orm: MikroORM, plan: SeedPlan): Promise<SeedSum
   return { tokens: plan.tokens, revoked, inTeams, teams: teamIds.length };
 }
 
+export interface VerifiableToken {
+  /** Database id. */
+  id: string;
+  secret: string;
+}
+
+/**
+ * Active personal tokens whose secrets the benchmark keeps, so that it can present them: no
+ * restrictions, no limits, an empty permission list (the owner's), expiring in a year.
+ */
+export async function seedVerifiableTokens(
+  orm: MikroORM,
+  plan: { ownerId: string; tokenPrefix: string; tokens: number; batchSize: number; namePrefix: string },
+): Promise<VerifiableToken[]> {
+  const connection = orm.em.getConnection();
+  const now = Date.now();
+  const seeded: VerifiableToken[] = [];
+  for (let start = 0; start < plan.tokens; start += plan.batchSize) {
+    const rows: unknown[][] = [];
+    for (let i = start; i < Math.min(start + plan.batchSize, plan.tokens); i += 1) {
+      const id = randomUUID();
+      const { secret, hash, displayPrefix } = generateSecret(plan.tokenPrefix);
+      const createdAt = new Date(now - (plan.tokens - i) * CREATED_STEP_MS);
+      rows.push([id, plan.ownerId, `${plan.namePrefix}-${String(i).padStart(5, '0')}`, displayPrefix, hash, createdAt, createdAt, new Date(now + 365 * DAY_MS)]);
+      seeded.push({ id, secret });
+    }
+    await insertRows(connection, 'tokens', ['id', 'owner_id', 'name', 'prefix', 'secret_hash', 'created_at', 'updated_at', 'expires_at'], rows);
+  }
+  await connection.execute('analyze tokens');
+  return seeded;
+}
+
 async function seedTeams(orm: MikroORM, ownerId: string, count: number, now: Date): Promise<string[]> {
   const connection = orm.em.getConnection();
   const teamIds = Array.from({ length: count }, () => randomUUID());

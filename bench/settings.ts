@@ -14,6 +14,8 @@ export interface Settings {
   statsEvents: number | undefined;
   /** Measured usage(days: 30) requests. */
   statsRequests: number;
+  /** Revocations measured by the propagation suite, one at a time (and as many again in the burst). */
+  revocations: number;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -26,6 +28,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     usageEvents: Math.round(positiveNumber(env, 'BENCH_USAGE_EVENTS', 200_000)),
     statsEvents: env.BENCH_STATS_EVENTS ? Math.round(positiveNumber(env, 'BENCH_STATS_EVENTS', 0)) : undefined,
     statsRequests: Math.round(positiveNumber(env, 'BENCH_STATS_REQUESTS', 20)),
+    revocations: Math.round(positiveNumber(env, 'BENCH_REVOCATIONS', 1_000)),
   };
 }
 
