@@ -2,18 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
+import type { UsageEvent } from './usage-event.entity.js';
 
-/** A use of a token, as the verifier sees it. */
-export interface UsageEventDraft {
+/** A use of a token, as the verifier sees it: the event's own fields, before it has an id or a report. */
+export interface UsageEventDraft
+  extends Pick<UsageEvent, 'occurredAt' | 'endpoint' | 'method' | 'clientIp' | 'userAgent' | 'outcome' | 'blocked' | 'blockReason'> {
   tokenId: string;
-  occurredAt: Date;
-  endpoint: string | null;
-  method: string | null;
-  clientIp: string | null;
-  userAgent: string | null;
-  outcome: string;
-  blocked: boolean;
-  blockReason: string | null;
   /**
    * Whether the flush adds this use to the token's usageCount. False for refusals, and for
    * tokens with a lifetime quota, whose count PostgreSQL already moved at verification time.
