@@ -148,3 +148,16 @@ export async function revokeToken(env: BenchEnvironment, jwt: string, id: string
   const data = await expectData(env.client, graphqlCall(env.port, REVOKE, jwt, { input: { id, reason: 'benchmark' } }));
   if (data.revokeToken.token?.status !== 'REVOKED') throw new Error(`revokeToken failed: ${JSON.stringify(data.revokeToken)}`);
 }
+
+/** What every suite's result file starts with: when, on which Node, on which database. */
+export function resultHeader(database: BenchDatabase) {
+  return {
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    database: {
+      kind: database.target.kind,
+      description: database.description,
+      poolMax: database.target.kind === 'server' ? (database.target.poolMax ?? null) : null,
+    },
+  };
+}

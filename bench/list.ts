@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Interrupted, signIn, type BenchEnvironment } from './environment.js';
+import { Interrupted, signIn, resultHeader, type BenchEnvironment } from './environment.js';
 import { expectData, graphqlCall } from './http.js';
 import { compareThroughput, type LoadStats } from './load.js';
 import { int, LOAD_HEADER, loadCells, ratio, row, truncate, type RunInfo } from './report.js';
@@ -73,13 +73,7 @@ export async function runListBench(env: BenchEnvironment, settings: Settings, si
   if (signal.aborted) throw new Interrupted();
 
   return {
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    database: {
-      kind: database.target.kind,
-      description: database.description,
-      poolMax: database.target.kind === 'server' ? (database.target.poolMax ?? null) : null,
-    },
+    ...resultHeader(database),
     seed: { ...seeded, seconds: seedSeconds },
     load: { concurrency: settings.concurrency, secondsPerQuery: settings.seconds, rounds, warmupSeconds: settings.warmupSeconds },
     statements,

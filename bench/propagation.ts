@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { createApp, type App } from '../src/app.js';
 import { encodeGlobalId } from '../src/global-id.js';
-import { Interrupted, SESSION_SECRET, signIn, withEnvironment, type BenchEnvironment } from './environment.js';
+import { Interrupted, SESSION_SECRET, signIn, withEnvironment, resultHeader, type BenchEnvironment } from './environment.js';
 import { percentile } from './load.js';
 import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { int, ms, row, truncate, type RunInfo } from './report.js';
@@ -134,13 +134,7 @@ async function measure(env: BenchEnvironment, redis: PrivateRedis, settings: Set
     const burst = await revokeAll(probe, burstTokens, settings.concurrency);
 
     return {
-      finishedAt: new Date().toISOString(),
-      node: process.version,
-      database: {
-        kind: database.target.kind,
-        description: database.description,
-        poolMax: database.target.kind === 'server' ? (database.target.poolMax ?? null) : null,
-      },
+      ...resultHeader(database),
       redis: redis.description,
       cacheTtlMs: config.verification.cacheTtlMs,
       targetP99Ms: TARGET_P99_MS,

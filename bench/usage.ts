@@ -3,7 +3,7 @@ import { setImmediate } from 'node:timers/promises';
 import { parseGlobalId } from '../src/global-id.js';
 import type { UsageEventDraft } from '../src/modules/usage/usage-recorder.js';
 import { periodEnding } from '../src/modules/usage/usage-stats.js';
-import { Interrupted, mintToken, signIn, type BenchEnvironment } from './environment.js';
+import { Interrupted, mintToken, signIn, resultHeader, type BenchEnvironment } from './environment.js';
 import { expectData, graphqlCall } from './http.js';
 import { percentile } from './load.js';
 import { int, ms, row, type RunInfo } from './report.js';
@@ -98,13 +98,7 @@ export async function runUsageBench(env: BenchEnvironment, settings: Settings, s
   latencies.sort((a, b) => a - b);
 
   return {
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    database: {
-      kind: database.target.kind,
-      description: database.description,
-      poolMax: database.target.kind === 'server' ? (database.target.poolMax ?? null) : null,
-    },
+    ...resultHeader(database),
     ingestion: { flushBatch: env.config.usage.flushBatch, bySize, backlog },
     stats: {
       events,

@@ -4,7 +4,7 @@ import { setImmediate } from 'node:timers/promises';
 import { generateSecret, hashSecret } from '../src/modules/token/token.secret.js';
 import type { VerificationRequest } from '../src/modules/verification/verification.js';
 import { startBareServer } from './bare-server.js';
-import { Interrupted, mintToken, revokeToken, signIn, type BenchEnvironment } from './environment.js';
+import { Interrupted, mintToken, revokeToken, signIn, resultHeader, type BenchEnvironment } from './environment.js';
 import { expectAccepted, jsonCall, type HttpCall } from './http.js';
 import { compareThroughput, type LoadStats } from './load.js';
 import { int, LOAD_HEADER, loadCells, ratio, row, type RunInfo } from './report.js';
@@ -123,13 +123,7 @@ export async function runVerifyBench(env: BenchEnvironment, settings: Settings, 
   if (signal.aborted) throw new Interrupted();
 
   return {
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    database: {
-      kind: database.target.kind,
-      description: database.description,
-      poolMax: database.target.kind === 'server' ? (database.target.poolMax ?? null) : null,
-    },
+    ...resultHeader(database),
     load: { concurrency: settings.concurrency, secondsPerCall: settings.seconds, rounds: http.rounds, warmupSeconds: settings.warmupSeconds },
     http: Object.fromEntries(
       CASES.map(({ name, outcome }) => {
