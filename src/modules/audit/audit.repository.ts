@@ -1,4 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import type { KeysetCursor } from '../common/keyset-page.js';
 import { TeamMember } from '../team/team-member.entity.js';
 import { AuditEventSchema, type AuditAction, type AuditEvent } from './audit-event.entity.js';
 
@@ -18,28 +19,10 @@ export interface AuditFilter {
   until?: Date | null;
 }
 
-export interface AuditCursor {
-  at: Date;
-  id: string;
-}
-
-export function encodeAuditCursor(event: AuditEvent): string {
-  return Buffer.from(JSON.stringify([event.occurredAt.getTime(), event.id])).toString('base64url');
-}
-
-export function decodeAuditCursor(cursor: string): AuditCursor | null {
-  try {
-    const [millis, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    return typeof millis === 'number' && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? { at: new Date(millis), id } : null;
-  } catch {
-    return null;
-  }
-}
-
 export class AuditRepository {
   constructor(private readonly em: EntityManager) {}
 
-  async page(scope: AuditScope, filter: AuditFilter, first: number, after: AuditCursor | null) {
+  async page(scope: AuditScope, filter: AuditFilter, first: number, after: KeysetCursor | null) {
     const where = await this.where(scope, filter);
     if (after) {
       where.$and.push({ $or: [{ occurredAt: { $lt: after.at } }, { occurredAt: after.at, id: { $lt: after.id } }] });

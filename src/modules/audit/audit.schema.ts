@@ -1,9 +1,9 @@
 import { builder } from '../../builder.js';
 import { isAdmin } from '../../auth/principal.js';
 import { encodeGlobalId, parseGlobalId } from '../../global-id.js';
-import { BadUserInputError } from '../common/errors.js';
 import { AUDIT_ACTIONS, type AuditEvent } from './audit-event.entity.js';
-import { AuditRepository, decodeAuditCursor, encodeAuditCursor, type AuditScope } from './audit.repository.js';
+import { AuditRepository, type AuditScope } from './audit.repository.js';
+import { connectionOf, encodeKeysetCursor, pageArguments, type ConnectionShape } from '../common/keyset-page.js';
 
 const AuditActionEnum = builder.enumType('AuditAction', { values: AUDIT_ACTIONS });
 
@@ -58,18 +58,12 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
   }),
 });
 
-interface AuditConnectionShape {
-  edges: { cursor: string; node: AuditEvent }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  totalCount: () => Promise<number>;
-}
-
 const AuditEventConnection = builder.connectionObject(
   {
     type: AuditEventRef,
     name: 'AuditEventConnection',
     fields: (t) => ({
-      totalCount: t.int({ resolve: (connection) => (connection as unknown as AuditConnectionShape).totalCount() }),
+      totalCount: t.int({ resolve: (connection) => (connection as unknown as ConnectionShape<AuditEvent>).totalCount() }),
     }),
   },
   { name: 'AuditEventEdge' },
@@ -95,10 +89,7 @@ builder.queryField('auditEvents', (t) =>
     args: { first: t.arg.int(), after: t.arg.string(), filter: t.arg({ type: AuditFilterInput }) },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
     resolve: async (_root, args, ctx) => {
-      const first = args.first ?? 50;
-      if (!Number.isInteger(first) || first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100', 'first');
-      const after = args.after ? decodeAuditCursor(args.after) : null;
-      if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
+      const { first, after } = pageArguments(args);
       const principal = ctx.principal!;
       const scope: AuditScope = principal.token
         ? { kind: 'lineage', tokenId: principal.token.id }
@@ -117,12 +108,9 @@ builder.queryField('auditEvents', (t) =>
       };
       const repository = new AuditRepository(ctx.em);
       const { events, hasNextPage } = await repository.page(scope, filter, first, after);
-      const edges = events.map((event) => ({ cursor: encodeAuditCursor(event), node: event }));
-      const connection: AuditConnectionShape = {
-        edges,
-        pageInfo: { hasNextPage, hasPreviousPage: after !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-        totalCount: () => repository.count(scope, filter),
-      };
+      const connection = connectionOf(events, (event) => encodeKeysetCursor(event.occurredAt, event.id), { hasNextPage, after }, () =>
+        repository.count(scope, filter),
+      );
       return connection as never;
     },
   }),

@@ -96,3 +96,12 @@ export class RateLimitedError extends GraphQLError {
     this.name = 'RateLimitedError';
   }
 }
+
+/**
+ * For a nullable field's unauthorizedResolver: a hidden object (NotFoundError from the visibility
+ * scopes) is a plain null with no error entry, exactly like a missing one; any other refusal stands.
+ */
+export function nullIfHidden(error: Error): null {
+  if (error instanceof NotFoundError) return null;
+  throw error;
+}

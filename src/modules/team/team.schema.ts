@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { NotFoundError } from '../common/errors.js';
+import { nullIfHidden } from '../common/errors.js';
 import { Team } from './team.entity.js';
 import type { TeamMember } from './team-member.entity.js';
 
@@ -46,11 +46,6 @@ builder.node('Team', {
   }),
 });
 
-/** Hidden looks like absent: a NotFoundError from the membership scope becomes a plain null. */
-function hideNotFound(error: Error): null {
-  if (error instanceof NotFoundError) return null;
-  throw error;
-}
 
 builder.queryFields((t) => ({
   team: t.field({
@@ -59,7 +54,7 @@ builder.queryFields((t) => ({
     description: 'A team by id; null unless the caller is a member (or an administrator).',
     args: { id: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ authenticated: true, teamMember: args.id }),
-    unauthorizedResolver: (_root, _args, _ctx, _info, error) => hideNotFound(error),
+    unauthorizedResolver: (_root, _args, _ctx, _info, error) => nullIfHidden(error),
     resolve: (_root, args, ctx) => ctx.loaders.teamById.load(parseGlobalId('Team', args.id)!),
   }),
   teams: t.field({

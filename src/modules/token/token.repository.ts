@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type { TeamRole } from '../../auth/principal.js';
 import { escapeLike } from '../common/like.js';
+import type { KeysetCursor } from '../common/keyset-page.js';
 import { TeamMember } from '../team/team-member.entity.js';
 import { Revocation } from './revocation.entity.js';
 import { Token } from './token.entity.js';
@@ -24,12 +25,6 @@ export interface TokenListFilter {
   now: Date;
 }
 
-/** Position in the newest-first order: (createdAt, id), both descending. */
-export interface TokenCursor {
-  createdAt: Date;
-  id: string;
-}
-
 /** Which tokens a bulk revocation takes. */
 export type RevocationTarget =
   | { kind: 'token'; id: string }
@@ -45,23 +40,6 @@ export interface RevokedToken {
   prefix: string;
   ownerId: string;
   teamId: string | null;
-}
-
-export function encodeCursor(token: Pick<Token, 'createdAt' | 'id'>): string {
-  return Buffer.from(JSON.stringify([token.createdAt.getTime(), token.id])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): TokenCursor | null {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 2) return null;
-    const [millis, id] = value as [unknown, unknown];
-    if (typeof millis !== 'number' || !Number.isFinite(millis) || typeof id !== 'string') return null;
-    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
-    return { createdAt: new Date(millis), id };
-  } catch {
-    return null;
-  }
 }
 
 export class TokenRepository {
@@ -108,11 +86,11 @@ export class TokenRepository {
   }
 
   /** One page, newest first, and whether more follow. */
-  async page(filter: TokenListFilter, first: number, after: TokenCursor | null) {
+  async page(filter: TokenListFilter, first: number, after: KeysetCursor | null) {
     const where = this.where(filter);
     if (after) {
       where.$and.push({
-        $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, id: { $lt: after.id } }],
+        $or: [{ createdAt: { $lt: after.at } }, { createdAt: after.at, id: { $lt: after.id } }],
       });
     }
     const rows = await this.em.find(Token, where, {

@@ -2,9 +2,10 @@ import { builder } from '../../builder.js';
 import { isAdmin } from '../../auth/principal.js';
 import type { Context } from '../../context.js';
 import { parseGlobalId } from '../../global-id.js';
-import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { BadUserInputError, nullIfHidden } from '../common/errors.js';
 import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
-import { decodeCursor, encodeCursor, type TokenListFilter } from './token.repository.js';
+import type { TokenListFilter } from './token.repository.js';
+import { connectionOf, encodeKeysetCursor, pageArguments, PAGE_SIZE, type ConnectionShape } from '../common/keyset-page.js';
 
 export const TokenStatusEnum = builder.enumType('TokenStatus', {
   values: {
@@ -132,13 +133,6 @@ export const TokenRef = builder.node('Token', {
   }),
 });
 
-interface TokenConnectionShape {
-  edges: { cursor: string; node: Token }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  /** Counted only when asked for. */
-  totalCount: () => Promise<number>;
-}
-
 export const TokenConnection = builder.connectionObject(
   {
     type: TokenRef,
@@ -146,14 +140,12 @@ export const TokenConnection = builder.connectionObject(
     fields: (t) => ({
       totalCount: t.int({
         description: 'How many tokens match, across all pages.',
-        resolve: (connection) => (connection as unknown as TokenConnectionShape).totalCount(),
+        resolve: (connection) => (connection as unknown as ConnectionShape<Token>).totalCount(),
       }),
     }),
   },
   { name: 'TokenEdge' },
 );
-
-const PAGE = { default: 50, max: 100 };
 
 builder.queryFields((t) => ({
   token: t.field({
@@ -163,7 +155,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ authenticated: true, tokenPermission: 'tokens.read', tokenVisible: args.id }),
     // Hidden looks like absent: null, with no error entry.
-    unauthorizedResolver: (_root, _args, _ctx, _info, error) => hideNotFound(error),
+    unauthorizedResolver: (_root, _args, _ctx, _info, error) => nullIfHidden(error),
     // The scope has already loaded the token and checked it, so the id parses and the load is cached.
     resolve: (_root, args, ctx) => ctx.loaders.tokenById.load(parseGlobalId('Token', args.id)!),
   }),
@@ -171,7 +163,7 @@ builder.queryFields((t) => ({
     type: TokenConnection,
     description: "The caller's tokens, newest first. `search` matches the name or the display prefix.",
     args: {
-      first: t.arg.int({ description: `1-${PAGE.max}, default ${PAGE.default}` }),
+      first: t.arg.int({ description: `1-${PAGE_SIZE.max}, default ${PAGE_SIZE.default}` }),
       after: t.arg.string(),
       includeInactive: t.arg.boolean({ defaultValue: false, description: 'Include revoked and expired tokens.' }),
       search: t.arg.string(),
@@ -204,12 +196,7 @@ export async function tokenPage(
   scope: Omit<TokenListFilter, 'includeInactive' | 'now' | 'search' | 'tag'>,
   args: PageArgs,
 ): Promise<never> {
-  const first = args.first ?? PAGE.default;
-  if (!Number.isInteger(first) || first < 1 || first > PAGE.max) {
-    throw new BadUserInputError(`first must be between 1 and ${PAGE.max}`, 'first');
-  }
-  const after = args.after ? decodeCursor(args.after) : null;
-  if (args.after && !after) throw new BadUserInputError('after is not a cursor from this list', 'after');
+  const { first, after } = pageArguments(args);
   if (args.search && args.search.length > 200) {
     throw new BadUserInputError('search must be at most 200 characters', 'search');
   }
@@ -222,17 +209,9 @@ export async function tokenPage(
   };
   const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
   for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
-  const edges = tokens.map((token) => ({ cursor: encodeCursor(token), node: token }));
-  const connection: TokenConnectionShape = {
-    edges,
-    pageInfo: {
-      hasNextPage,
-      hasPreviousPage: after !== null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-    totalCount: () => ctx.tokens.count(filter),
-  };
+  const connection = connectionOf(tokens, (token) => encodeKeysetCursor(token.createdAt, token.id), { hasNextPage, after }, () =>
+    ctx.tokens.count(filter),
+  );
   // The connection plugin's shape has no totalCount; the TokenConnection type adds it.
   return connection as never;
 }
@@ -242,7 +221,7 @@ builder.objectField('Team', 'tokens', (t) =>
     type: TokenConnection,
     description: "Owners see every team token; members see their own; an API token, what it manages.",
     args: {
-      first: t.arg.int({ description: `1-${PAGE.max}, default ${PAGE.default}` }),
+      first: t.arg.int({ description: `1-${PAGE_SIZE.max}, default ${PAGE_SIZE.default}` }),
       after: t.arg.string(),
       includeInactive: t.arg.boolean({ defaultValue: false }),
     },
@@ -281,9 +260,3 @@ builder.objectField('Team', 'tokensExpiringSoon', (t) =>
     resolve: (team, { days }, ctx) => ctx.tokens.expiringSoon({ teamId: team.id }, days ?? 7),
   }),
 );
-
-/** Hidden looks like absent: a NotFoundError from the visibility scope becomes a plain null. */
-function hideNotFound(error: Error): null {
-  if (error instanceof NotFoundError) return null;
-  throw error;
-}

@@ -15,11 +15,11 @@ import {
   TokenRepository,
   type RevocationTarget,
   type RevokedToken,
-  type TokenCursor,
   type TokenListFilter,
 } from './token.repository.js';
 import { generateSecret } from './token.secret.js';
 import type { TokenEventSink } from './token-events.js';
+import type { KeysetCursor } from '../common/keyset-page.js';
 import type { Actor } from '../audit/actor.js';
 import { writeAudit } from '../audit/audit-log.js';
 
@@ -284,7 +284,7 @@ export class TokenService {
     return this.settings.prefix;
   }
 
-  list(filter: TokenListFilter, first: number, after: TokenCursor | null) {
+  list(filter: TokenListFilter, first: number, after: KeysetCursor | null) {
     return this.repository.page(filter, first, after);
   }
 
