@@ -271,3 +271,22 @@ export async function createTeam(t: TestApp, owner: TestUser, name: string, memb
 export async function userId(t: TestApp, user: TestUser): Promise<string> {
   return (await t.gql(`{ viewer { id } }`, {}, { token: user.jwt })).data.viewer.id;
 }
+
+/**
+ * A team written straight into the database, members and roles included, for tests that need a
+ * team without going through the team mutations. Returns its global id.
+ */
+export async function seedTeam(t: TestApp, name: string, members: { user: TestUser; role: 'OWNER' | 'MEMBER' }[]): Promise<string> {
+  const id = randomUUID();
+  const connection = t.orm.em.getConnection();
+  await connection.execute(`insert into teams (id, name, slug, created_at) values (?, ?, ?, now())`, [
+    id,
+    name,
+    `${name.toLowerCase()}-${id.slice(0, 8)}`,
+  ]);
+  for (const member of members) {
+    const memberId = (await userId(t, member.user)).slice('usr_'.length);
+    await connection.execute(`insert into team_members (team_id, user_id, role, joined_at) values (?, ?, ?, now())`, [id, memberId, member.role]);
+  }
+  return `team_${id}`;
+}

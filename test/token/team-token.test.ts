@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, type TestApp, type TestUser } from '../harness.js';
+import { createTestApp, mintToken, seedTeam, type TestApp } from '../harness.js';
 
 /**
  * Teams are managed by the teams feature; here they are seeded directly, to check what the
@@ -12,32 +12,10 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function userIdOf(user: TestUser): Promise<string> {
-  const response = await t.gql(`{ viewer { id } }`, {}, { token: user.jwt });
-  return response.data.viewer.id.slice('usr_'.length);
-}
-
-async function seedTeam(name: string, members: TestUser[]): Promise<string> {
-  const id = randomUUID();
-  const connection = t.orm.em.getConnection();
-  await connection.execute(`insert into teams (id, name, slug, created_at) values (?, ?, ?, now())`, [
-    id,
-    name,
-    `${name.toLowerCase()}-${id.slice(0, 8)}`,
-  ]);
-  for (const member of members) {
-    await connection.execute(`insert into team_members (team_id, user_id, role, joined_at) values (?, ?, 'MEMBER', now())`, [
-      id,
-      await userIdOf(member),
-    ]);
-  }
-  return `team_${id}`;
-}
-
 describe('team tokens', () => {
   it('a member mints a team token; the name is unique per team, separately from personal tokens', async () => {
     const alice = await t.user();
-    const teamId = await seedTeam('Platform', [alice]);
+    const teamId = await seedTeam(t, 'Platform', [{ user: alice, role: 'MEMBER' }]);
     const minted = await mintToken(t, alice.jwt, { name: 'deploy', teamId });
     expect(minted.__typename).toBe('MintTokenPayload');
     expect(minted.token.team).toEqual({ id: teamId, name: 'Platform' });
@@ -47,7 +25,7 @@ describe('team tokens', () => {
 
   it('a non-member cannot mint in the team, and the refusal is the same as for a missing team', async () => {
     const [alice, mallory] = [await t.user(), await t.user()];
-    const teamId = await seedTeam('Private', [alice]);
+    const teamId = await seedTeam(t, 'Private', [{ user: alice, role: 'MEMBER' }]);
     const refused = await mintToken(t, mallory.jwt, { name: 'sneaky', teamId });
     const missing = await mintToken(t, mallory.jwt, { name: 'sneaky', teamId: `team_${randomUUID()}` });
     expect(refused).toEqual({ __typename: 'NotFoundError', message: 'Team not found' });
@@ -56,7 +34,7 @@ describe('team tokens', () => {
 
   it('node(id) shows a team to its members only', async () => {
     const [alice, bob] = [await t.user(), await t.user()];
-    const teamId = await seedTeam('Infra', [alice]);
+    const teamId = await seedTeam(t, 'Infra', [{ user: alice, role: 'MEMBER' }]);
     const query = `query($id: ID!) { node(id: $id) { __typename id ... on Team { name } } }`;
     expect((await t.gql(query, { id: teamId }, { token: alice.jwt })).data.node).toEqual({
       __typename: 'Team',

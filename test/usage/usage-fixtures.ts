@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TestApp, TestUser } from '../harness.js';
+import type { TestApp } from '../harness.js';
 
 /** Helpers shared by the usage tests: seeding events and teams directly with SQL, reading them back. */
 
@@ -81,30 +81,6 @@ export async function countEvents(t: TestApp, tokenGlobalId?: string): Promise<n
         .execute<{ n: number }[]>(`select count(*)::int as n from usage_events where token_id = ?`, [dbId(tokenGlobalId)])
     : await t.orm.em.getConnection().execute<{ n: number }[]>(`select count(*)::int as n from usage_events`);
   return Number(rows[0]!.n);
-}
-
-export async function userIdOf(t: TestApp, user: TestUser): Promise<string> {
-  const response = await t.gql(`{ viewer { id } }`, {}, { token: user.jwt });
-  return dbId(response.data.viewer.id);
-}
-
-/** A team seeded directly (teams are managed elsewhere); returns its global id. */
-export async function seedTeam(t: TestApp, name: string, members: { user: TestUser; role: 'OWNER' | 'MEMBER' }[]): Promise<string> {
-  const id = randomUUID();
-  const connection = t.orm.em.getConnection();
-  await connection.execute(`insert into teams (id, name, slug, created_at) values (?, ?, ?, now())`, [
-    id,
-    name,
-    `${name.toLowerCase()}-${id.slice(0, 8)}`,
-  ]);
-  for (const member of members) {
-    await connection.execute(`insert into team_members (team_id, user_id, role, joined_at) values (?, ?, ?, now())`, [
-      id,
-      await userIdOf(t, member.user),
-      member.role,
-    ]);
-  }
-  return `team_${id}`;
 }
 
 /** Every field of UsageStats, for queries that read them all. */

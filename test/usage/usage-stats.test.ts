@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, type TestApp, type TestUser } from '../harness.js';
-import { insertEvents, seedTeam, STATS_FIELDS, zeroDays, type SeedEvent } from './usage-fixtures.js';
+import { createTestApp, mintToken, seedTeam, type TestApp, type TestUser } from '../harness.js';
+import { insertEvents, STATS_FIELDS, zeroDays, type SeedEvent } from './usage-fixtures.js';
 
 /**
  * Usage figures against numbers worked out by hand. The clock is fixed at noon UTC on
