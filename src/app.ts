@@ -29,6 +29,12 @@ import { leakRoutes } from './routes/leak.routes.js';
 import { plainRoute, sendJson } from './routes/plain-http.js';
 import { SigningKeys } from './modules/exchange/signing-keys.js';
 import { TokenExchange } from './modules/exchange/token-exchange.js';
+import { CallerRateLimits } from './limits/caller-rate-limits.js';
+import { operationLimits } from './graphql/operation-limits.js';
+import { schemaExposure } from './graphql/schema-exposure.js';
+import { maskedErrors, tidyRequestErrors } from './graphql/error-masking.js';
+import { isDatabaseUnavailable } from './db/availability.js';
+import { scrubForLog } from './redaction.js';
 
 export interface AppDependencies {
   config: Config;
@@ -57,6 +63,8 @@ export interface App {
   /** Token events, on this instance and (with Redis) from the others. */
   bus: TokenEventBus;
   signingKeys: SigningKeys;
+  /** Ends long-lived streams (tokenEvents subscriptions): the first step of a graceful stop. */
+  endStreams: () => void;
   /** Stops background work and writes what is still buffered. */
   close: () => Promise<void>;
 }
@@ -84,7 +92,7 @@ export function createApp(deps: AppDependencies): App {
   const clock = deps.clock ?? systemClock;
   const sessionVerifier =
     deps.sessionSecret || config.auth.jwksUrl
-      ? new SessionVerifier({ ...config.auth, secret: deps.sessionSecret })
+      ? new SessionVerifier({ ...config.auth, secret: deps.sessionSecret, maxAgeSeconds: config.sessionMaxAgeSeconds })
       : null;
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
   const limiters = redis ? redisLimiters(redis.commands) : memoryLimiters;
@@ -102,6 +110,7 @@ export function createApp(deps: AppDependencies): App {
       max: config.verification.cacheMax,
       ttlMs: config.verification.cacheTtlMs,
       negativeTtlMs: config.verification.negativeTtlMs,
+      staleIfErrorMs: config.verification.staleIfErrorMs,
     }),
     rateLimits: new RateLimits(limiters),
     usage,
@@ -149,6 +158,10 @@ export function createApp(deps: AppDependencies): App {
     config.exchange.ttlSeconds,
   );
   const exchange = new TokenExchange(verifier, signingKeys, clock, config.exchange.ttlSeconds);
+  const callerLimits = new CallerRateLimits(
+    config.managementRateLimits,
+    redis ? redisLimiters(redis.commands, 'keymint:callers') : memoryLimiters,
+  );
   routes['GET /.well-known/jwks.json'] = plainRoute(
     logger,
     async (_req, res) => sendJson(res, 200, await signingKeys.jwks(), { 'cache-control': 'public, max-age=60' }),
@@ -233,7 +246,11 @@ export function createApp(deps: AppDependencies): App {
           for (const error of result.errors) {
             const original = error.originalError;
             if (original && !(original instanceof GraphQLError)) {
-              args.contextValue.logger.error({ err: original, path: error.path }, 'unexpected error');
+              // An outage is not a bug: one warning per failed field, without the stack.
+              if (isDatabaseUnavailable(original)) {
+                args.contextValue.logger.warn({ path: error.path, cause: scrubForLog(String(original.message)).slice(0, 300) }, 'database unavailable');
+              }
+              else args.contextValue.logger.error({ err: original, path: error.path }, 'unexpected error');
             }
           }
         },
@@ -246,8 +263,8 @@ export function createApp(deps: AppDependencies): App {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    graphiql: { title: 'Keymint', defaultQuery: GRAPHIQL_QUERY },
-    maskedErrors: true,
+    graphiql: config.graphql.graphiql ? { title: 'Keymint', defaultQuery: GRAPHIQL_QUERY } : false,
+    maskedErrors,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -259,13 +276,21 @@ export function createApp(deps: AppDependencies): App {
         logger.debug(err ? { err } : {}, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ') || 'yoga error');
       },
     },
-    plugins: [requestLogPlugin, probesPlugin, useCSRFPrevention(), errorLogPlugin],
+    plugins: [
+      requestLogPlugin,
+      probesPlugin,
+      useCSRFPrevention(),
+      ...operationLimits(config.graphql, schema),
+      ...schemaExposure(config.graphql),
+      tidyRequestErrors(),
+      errorLogPlugin,
+    ],
     context: async ({ request, req }) => {
       const requestId = requests.get(request)?.id ?? randomUUID();
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks, exchange },
+          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks, exchange, callerLimits },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),
@@ -278,7 +303,8 @@ export function createApp(deps: AppDependencies): App {
           requestId,
         );
       } catch (error) {
-        logger.error({ err: error, requestId }, 'could not build the request context');
+        if (isDatabaseUnavailable(error)) logger.warn({ requestId }, 'database unavailable: could not authenticate the request');
+        else logger.error({ err: error, requestId }, 'could not build the request context');
         throw error;
       }
     },
@@ -296,6 +322,7 @@ export function createApp(deps: AppDependencies): App {
     usage,
     bus,
     signingKeys,
+    endStreams: () => bus.endSubscriptions(),
     close: async () => {
       clearInterval(pruneTimer);
       await usage.close();

@@ -1,7 +1,10 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import RateLimitPlugin from './graphql/rate-limit.plugin.js';
+import TextInputPlugin from './graphql/text-input.plugin.js';
 import { GraphQLError, GraphQLObjectType, Kind } from 'graphql';
 import type { Context } from './context.js';
 import type { TokenAction } from './auth/principal.js';
@@ -10,7 +13,8 @@ import type { Team } from './modules/team/team.entity.js';
 import type { Revocation } from './modules/token/revocation.entity.js';
 import type { Token } from './modules/token/token.entity.js';
 import type { User } from './modules/user/user.entity.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from './modules/common/errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from './modules/common/errors.js';
+import { unstorableText } from './text.js';
 import { decodeGlobalId, encodeGlobalId, UNKNOWN_TYPE } from './global-id.js';
 
 /**
@@ -30,6 +34,8 @@ export interface AuthScopes {
   tokenVisible: Token | string;
   /** Whether the caller may change this token (by id), beyond seeing it. */
   tokenChangeable: string;
+  /** Whether the caller may receive a new secret for this token (by id): its owner or its own lineage. */
+  tokenRotatable: string;
   /** May verify other people's tokens: holds tokens.verify (an API token: in its own list). */
   verifier: boolean;
   /** A member of this team (loaded, or by global id), or an administrator. Anyone else finds no team. */
@@ -58,10 +64,16 @@ export const builder = new SchemaBuilder<{
     Viewer: Principal;
   };
 }>({
-  // scope-auth wraps resolvers inside the errors plugin, so an authorization failure that is a
-  // registered error class (ForbiddenError, NotFoundError) becomes a member of a result union.
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin],
+  // Earlier plugins wrap later ones. Everything inside the errors plugin can throw a registered
+  // error class and have it become a member of a result union: unstorable text is refused first
+  // (before a scope looks anything up), then scope-auth's failures (ForbiddenError, NotFoundError),
+  // then the caller's rate limit, spent only once the call is allowed.
+  plugins: [ErrorsPlugin, TextInputPlugin, ScopeAuthPlugin, RelayPlugin, ComplexityPlugin, RateLimitPlugin],
   defaultFieldNullability: false,
+  // Fields declare what they cost (`complexity`); src/graphql/operation-limits.ts adds it up and
+  // refuses an operation over GRAPHQL_MAX_COST before execution, so the plugin's own check, which
+  // runs inside the first root resolver, is off.
+  complexity: { defaultComplexity: 1, defaultListMultiplier: 10, disabled: true },
   scopeAuth: {
     defaultStrategy: 'all',
     // A subscription is refused when it is created, not silently at each event.
@@ -82,12 +94,17 @@ export const builder = new SchemaBuilder<{
       // A malformed or unknown id is simply absent, like an object the caller may not see.
       // So is an id of a type that is not a Node (a User).
       resolve: (_root, { id }, _ctx, info, resolveNode) => {
+        // The relay plugin decodes the id before any resolver wrapper sees it: check the text here.
+        // (A malformed id decodes to itself, so `id.id` is what the caller sent.)
+        if (unstorableText(id.id)) throw new BadUserInputError('id contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)', 'id');
         const type = id.typename === UNKNOWN_TYPE ? undefined : info.schema.getType(id.typename);
         const isNode = type instanceof GraphQLObjectType && type.getInterfaces().some((i) => i.name === 'Node');
         return isNode ? resolveNode(id) : null;
       },
     },
     nodesQueryOptions: false,
+    // A connection field already multiplies by its page size; its edges list must not again.
+    edgesFieldOptions: { complexity: { field: 0, multiplier: 1 } },
   },
 });
 
@@ -121,6 +138,11 @@ function authorizationError(ctx: Context, failure: AuthFailure): Error {
   if (failed.has('tokenVisible')) return new NotFoundError('Token not found');
   // Last, objects the caller sees but may not act on.
   if (anywhere.has('teamOwner')) return new ForbiddenError('Only the team’s owners may do this');
+  if (anywhere.has('tokenRotatable')) {
+    return new ForbiddenError(
+      "Only the token's owner (or an API token of its own lineage holding tokens.update) may rotate it: a new secret would act as the owner. Team owners and administrators may revoke it instead.",
+    );
+  }
   if (anywhere.has('tokenChangeable')) return new ForbiddenError('You may see this token but not change it');
   return new ForbiddenError('Not allowed');
 }
@@ -170,10 +192,17 @@ function invalidDate(): GraphQLError {
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
+/** The instants PostgreSQL's timestamptz takes as Keymint writes them: years 0001 to 9999, UTC. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
 function parseDateTime(value: unknown): Date {
   if (typeof value !== 'string' || !ISO_WITH_ZONE.test(value)) throw invalidDateTime();
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw invalidDateTime();
+  if (date.getTime() < EARLIEST || date.getTime() > LATEST) {
+    throw new GraphQLError('DateTime must fall between the years 0001 and 9999 (UTC)', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
   return date;
 }
 

@@ -68,6 +68,22 @@ const envSchema = z.object({
   USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   USAGE_FLUSH_BATCH: z.coerce.number().int().min(1).max(10_000).default(1_000),
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  VERIFY_STALE_IF_ERROR_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  SESSION_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3_000),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(20),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(10_000),
+  GRAPHQL_INTROSPECTION: booleanFlag.optional(),
+  GRAPHIQL: booleanFlag.optional(),
+
+  RATE_LIMIT_MINTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  RATE_LIMIT_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
 });
 
 /** The environment variables Keymint reads, as strings (what process.env holds). */
@@ -108,6 +124,33 @@ export interface Config {
     cacheTtlMs: number;
     cacheMax: number;
     negativeTtlMs: number;
+    /** How long past its TTL a cached verification still answers while the database is unreachable (0: never). */
+    staleIfErrorMs: number;
+  };
+  /** Bounds every statement a request sends to PostgreSQL. */
+  statementTimeoutMs: number;
+  /** Session JWTs living longer than this (exp - iat) are refused. */
+  sessionMaxAgeSeconds: number;
+  /** SIGTERM to exit: drain, finish in-flight requests, flush usage. */
+  shutdownTimeoutMs: number;
+  graphql: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxDirectives: number;
+    /** Largest admitted cost: lists count as their page size times what they select. */
+    maxCost: number;
+    /** Off in production unless GRAPHQL_INTROSPECTION=true; on elsewhere unless false. */
+    introspection: boolean;
+    /** Off in production unless GRAPHIQL=true; on elsewhere unless false. */
+    graphiql: boolean;
+    /** "Did you mean" hints: off in production, where they would map the schema for a stranger. */
+    fieldSuggestions: boolean;
+  };
+  /** Per caller (a user or an API token), across instances with Redis. */
+  managementRateLimits: {
+    mintsPerMinute: number;
+    changesPerMinute: number;
   };
   usage: {
     flushIntervalMs: number;
@@ -169,6 +212,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cacheTtlMs: e.VERIFY_CACHE_TTL_MS,
       cacheMax: e.VERIFY_CACHE_MAX,
       negativeTtlMs: e.VERIFY_NEGATIVE_TTL_MS,
+      staleIfErrorMs: e.VERIFY_STALE_IF_ERROR_MS,
+    },
+    statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    sessionMaxAgeSeconds: e.SESSION_MAX_AGE_SECONDS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: e.GRAPHQL_MAX_COST,
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+      fieldSuggestions: e.NODE_ENV !== 'production',
+    },
+    managementRateLimits: {
+      mintsPerMinute: e.RATE_LIMIT_MINTS_PER_MINUTE,
+      changesPerMinute: e.RATE_LIMIT_CHANGES_PER_MINUTE,
     },
     usage: {
       flushIntervalMs: e.USAGE_FLUSH_INTERVAL_MS,

@@ -9,7 +9,7 @@ import { parseGlobalId } from './global-id.js';
 import { createTeamLoaders, teamsOf, type TeamLoaders } from './modules/team/team.loaders.js';
 import type { TeamMember } from './modules/team/team-member.entity.js';
 import type { Team } from './modules/team/team.entity.js';
-import { canChangeToken, canSeeToken, type TokenAccess } from './modules/token/token.access.js';
+import { canChangeToken, canRotateToken, canSeeToken, type TokenAccess } from './modules/token/token.access.js';
 import type { Token } from './modules/token/token.entity.js';
 import { createTokenLoaders, type TokenLoaders } from './modules/token/token.loaders.js';
 import { TokenService } from './modules/token/token.service.js';
@@ -20,8 +20,9 @@ import type { TokenExchange } from './modules/exchange/token-exchange.js';
 import { TeamService } from './modules/team/team.service.js';
 import { createUserLoaders, type UserLoaders } from './modules/user/user.loaders.js';
 import { User } from './modules/user/user.entity.js';
-import { createUsageLoader } from './modules/usage/usage.loaders.js';
+import { createScopeUsageLoader, createUsageLoader } from './modules/usage/usage.loaders.js';
 import type { TokenVerifier } from './modules/verification/token-verifier.js';
+import type { Budget, CallerRateLimits } from './limits/caller-rate-limits.js';
 
 /** The scope loaders behind @pothos/plugin-scope-auth: every authorization rule is one of these. */
 export interface ScopeLoaders {
@@ -31,6 +32,7 @@ export interface ScopeLoaders {
   tokenPermission: (action: TokenAction) => boolean;
   tokenVisible: (target: Token | string) => boolean | Promise<boolean>;
   tokenChangeable: (id: string) => Promise<boolean>;
+  tokenRotatable: (id: string) => Promise<boolean>;
   verifier: boolean;
   teamMember: (team: Team | string) => boolean | Promise<boolean>;
   teamOwner: (team: Team | string) => boolean | Promise<boolean>;
@@ -59,7 +61,9 @@ export interface Context {
   leaks: LeakReports;
   exchange: TokenExchange;
   /** Token events as they happen, for the tokenEvents subscription. */
-  tokenEventSource: { subscribe(listener: (event: TokenEvent) => void): () => void };
+  tokenEventSource: { subscribe(listener: (event: TokenEvent) => void, onEnd?: () => void): () => void };
+  /** Spends one unit of the caller's budget (the `rateLimit` field option); throws RateLimitedError when it is spent. */
+  spendBudget(budget: Budget): Promise<void>;
 }
 
 export interface ContextDependencies {
@@ -74,6 +78,7 @@ export interface ContextDependencies {
   tokenEventSource: Context['tokenEventSource'];
   leaks: LeakReports;
   exchange: TokenExchange;
+  callerLimits: CallerRateLimits;
 }
 
 /** DataLoaders are created on first use: a request that lists no tokens builds no token loader. */
@@ -83,6 +88,8 @@ export class RequestLoaders {
   private teamLoaders?: TeamLoaders;
   private readonly usageLoaders = new Map<number, ReturnType<typeof createUsageLoader>>();
   private viewerTeams?: Promise<TeamMember[]>;
+  private scopeUsage?: ReturnType<typeof createScopeUsageLoader>;
+  private readonly answers = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly em: EntityManager,
@@ -115,6 +122,22 @@ export class RequestLoaders {
   /** The caller's membership of a team, by team id (null when not a member). */
   get membership() {
     return (this.teamLoaders ??= createTeamLoaders(this.em, this.userId)).membership;
+  }
+  /** A whole owner's or team's usage figures, once per scope and period in a request. */
+  get usageOfScope() {
+    return (this.scopeUsage ??= createScopeUsageLoader(this.em, this.clock));
+  }
+  /**
+   * One answer per key in a request: a list page asked for again with the same arguments (the same
+   * team's tokens, reached through each of its tokens) is fetched once.
+   */
+  once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    let answer = this.answers.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = fetch();
+      this.answers.set(key, answer);
+    }
+    return answer;
   }
   /** Usage figures of single tokens over `days`, batched per page. */
   usageOfToken(days: number) {
@@ -168,6 +191,9 @@ export async function createContext(
     leaks: deps.leaks,
     exchange: deps.exchange,
     tokenEventSource: deps.tokenEventSource,
+    // Only reached past the field's scopes, so there is a principal: an API token has a budget of its own.
+    spendBudget: (budget) =>
+      deps.callerLimits.spend(principal?.token ? `token:${principal.token.id}` : `user:${principal?.user.id ?? 'anonymous'}`, budget),
   };
 }
 
@@ -197,6 +223,10 @@ function scopeLoaders(principal: Principal | null, loaders: RequestLoaders): Sco
     tokenChangeable: async (id) => {
       const token = access && (await tokenById(id));
       return !!token && canChangeToken(access, token);
+    },
+    tokenRotatable: async (id) => {
+      const token = principal && (await tokenById(id));
+      return !!token && canRotateToken(principal, token);
     },
     verifier: principal !== null && mayVerifyTokens(principal),
     // Teams are their members' business: anyone else (but an administrator) finds nothing.

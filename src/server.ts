@@ -8,8 +8,10 @@ import { migrate } from './db/migrate.js';
 import { resolveSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
 import { resolveKeyEncryptionKey } from './modules/exchange/key-encryption.js';
+import { createDrain } from './drain.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/** Of SHUTDOWN_TIMEOUT_MS, what is kept for writing buffered usage and closing the database. */
+const FLUSH_RESERVE_MS = 3_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -48,30 +50,44 @@ async function main(): Promise<void> {
     sessionSecret: secret.kind === 'none' ? undefined : secret.secret,
     keyEncryptionKey: await resolveKeyEncryptionKey(config),
   });
-  const server = createServer(app.handle);
+  const server = createServer();
+  const drain = createDrain(server, app.handle);
+  server.on('request', drain.handle);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const { port } = server.address() as AddressInfo;
   logger.info({ port }, `Keymint listening: GraphiQL at http://localhost:${port}/graphql`);
 
+  // SIGTERM: stop taking requests, let those in flight finish (within the drain budget), then write
+  // buffered usage and close the database, all within SHUTDOWN_TIMEOUT_MS.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining connections');
+    const startedAt = Date.now();
+    const timeout = config.shutdownTimeoutMs;
+    const giveUp = setTimeout(() => {
+      logger.error({ timeoutMs: timeout }, 'shutdown did not finish within SHUTDOWN_TIMEOUT_MS: exiting');
+      process.exit(1);
+    }, timeout);
+    giveUp.unref();
+    logger.info({ signal, inFlight: drain.inFlight }, 'shutting down: no new requests; finishing those in flight');
+    app.endStreams();
     const forced = setTimeout(() => {
-      logger.warn('drain took too long: closing remaining connections');
-      server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+      logger.warn({ inFlight: drain.inFlight }, 'requests still running at the drain deadline: closing their connections');
+      drain.forceClose();
+    }, timeout - Math.min(FLUSH_RESERVE_MS, timeout / 3));
     forced.unref();
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await drain.start();
+    clearTimeout(forced);
     // Buffered usage events are written before the database closes: a clean stop loses nothing.
     await app.close();
     await orm.close();
-    logger.info('stopped');
-    process.exit(0);
+    const unwritten = app.usage.pending;
+    if (unwritten > 0) logger.error({ unwritten }, 'stopped, but the database could not take the last usage events: they are lost');
+    else logger.info({ ms: Date.now() - startedAt }, 'stopped');
+    process.exit(unwritten > 0 ? 1 : 0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

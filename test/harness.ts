@@ -61,7 +61,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     AUTH_JWT_SECRET: TEST_SECRET,
     ...options.env,
   });
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(config.statementTimeoutMs);
   let recording: string[] | null = null;
   let server: Server | null = null;
   let baseUrl: Promise<string> | null = null;
@@ -128,7 +128,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
 }
 
-async function createTestDatabase(): Promise<{ target: DatabaseTarget; drop: () => Promise<void> }> {
+async function createTestDatabase(statementTimeoutMs: number): Promise<{ target: DatabaseTarget; drop: () => Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) return { target: { kind: 'embedded' }, drop: async () => {} };
 
@@ -140,7 +140,7 @@ async function createTestDatabase(): Promise<{ target: DatabaseTarget; drop: () 
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
-    target: { kind: 'server', url: url.toString(), poolMax: 5 },
+    target: { kind: 'server', url: url.toString(), poolMax: 5, statementTimeoutMs },
     drop: async () => {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();

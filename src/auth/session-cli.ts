@@ -40,6 +40,10 @@ async function main(): Promise<void> {
   }
 
   const config = loadConfig();
+  if (ttlHours * 3600 > config.sessionMaxAgeSeconds) {
+    console.error(`--ttl-hours must be at most ${config.sessionMaxAgeSeconds / 3600}: longer sessions are refused (SESSION_MAX_AGE_SECONDS)`);
+    process.exit(2);
+  }
   const source = await resolveSessionSecret(config);
   if (source.kind === 'none') {
     console.error('Sessions are verified with AUTH_JWKS_URL here: get a session from your identity provider.');

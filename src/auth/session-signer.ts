@@ -7,8 +7,10 @@ export interface SessionToSign {
   name?: string;
   permissions?: string[];
   admin?: boolean;
-  /** Lifetime in seconds (default 12 hours). */
+  /** Lifetime in seconds (default 12 hours), counted from the issue time. */
   ttlSeconds?: number;
+  /** The issue time (`iat`), in seconds since the epoch; default now. */
+  issuedAt?: number;
 }
 
 /** Signs an HS256 session JWT the way an identity provider would; for `npm run session` and tests. */
@@ -26,8 +28,8 @@ export async function signSession(
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(session.subject)
-    .setIssuedAt()
-    .setExpirationTime(`${session.ttlSeconds ?? 12 * 3600}s`);
+    .setIssuedAt(session.issuedAt)
+    .setExpirationTime((session.issuedAt ?? Math.floor(Date.now() / 1000)) + (session.ttlSeconds ?? 12 * 3600));
   if (options.issuer) jwt.setIssuer(options.issuer);
   if (options.audience) jwt.setAudience(options.audience);
   return jwt.sign(new TextEncoder().encode(secret));

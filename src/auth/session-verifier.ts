@@ -8,9 +8,9 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { AuthenticationError } from './authentication-error.js';
-import { readSessionClaims, type ClaimNames, type SessionClaims } from './session-claims.js';
+import { readSessionClaims, type SessionClaims, type SessionRules } from './session-claims.js';
 
-export interface SessionVerifierOptions extends ClaimNames {
+export interface SessionVerifierOptions extends SessionRules {
   /** HS256 shared secret. */
   secret?: string;
   /** Remote JSON Web Key Set for asymmetric tokens from an identity provider. */
@@ -51,9 +51,9 @@ export class SessionVerifier {
 
   async verify(jwt: string): Promise<SessionClaims> {
     const cached = this.verified.get(jwt);
-    if (cached && (cached.expiresAt === null || cached.expiresAt.getTime() > Date.now())) return cached;
+    if (cached && cached.expiresAt.getTime() > Date.now()) return cached;
     const claims = await this.verifyUncached(jwt);
-    const ttl = claims.expiresAt ? Math.min(claims.expiresAt.getTime() - Date.now(), CACHE_MAX_TTL_MS) : CACHE_MAX_TTL_MS;
+    const ttl = Math.min(claims.expiresAt.getTime() - Date.now(), CACHE_MAX_TTL_MS);
     if (ttl > 0) this.verified.set(jwt, claims, { ttl });
     return claims;
   }
@@ -72,7 +72,7 @@ export class SessionVerifier {
           : this.jwks && algorithm && ASYMMETRIC_ALGORITHMS.includes(algorithm)
             ? await jwtVerify(jwt, this.jwks, { ...this.verifyOptions, algorithms: ASYMMETRIC_ALGORITHMS })
             : unsupportedAlgorithm(algorithm);
-      return readSessionClaims(payload, this.options);
+      return readSessionClaims(payload, this.options, new Date());
     } catch (error) {
       throw explain(error);
     }

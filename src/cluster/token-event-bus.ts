@@ -13,7 +13,10 @@ const CHANNEL = 'keymint:token-events';
  */
 export interface TokenEventBus {
   publish(event: TokenEvent): void;
-  subscribe(listener: (event: TokenEvent) => void): () => void;
+  /** `onEnd` is called when the bus stops (the process is shutting down): streams should end. */
+  subscribe(listener: (event: TokenEvent) => void, onEnd?: () => void): () => void;
+  /** Ends every subscription: their streams close, and so can their connections. */
+  endSubscriptions(): void;
 }
 
 export class LocalTokenEventBus implements TokenEventBus {
@@ -23,9 +26,17 @@ export class LocalTokenEventBus implements TokenEventBus {
     this.emitter.emit('event', event);
   }
 
-  subscribe(listener: (event: TokenEvent) => void): () => void {
+  subscribe(listener: (event: TokenEvent) => void, onEnd?: () => void): () => void {
     this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    if (onEnd) this.emitter.on('end', onEnd);
+    return () => {
+      this.emitter.off('event', listener);
+      if (onEnd) this.emitter.off('end', onEnd);
+    };
+  }
+
+  endSubscriptions(): void {
+    this.emitter.emit('end');
   }
 }
 

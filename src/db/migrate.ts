@@ -11,8 +11,15 @@ const MIGRATION_LOCK_KEY = '7318265400113';
  * wait, then find nothing left to do. PGlite is private to one process, so it needs no lock.
  */
 export async function migrate(orm: MikroORM, target: DatabaseTarget): Promise<string[]> {
-  const run = async () => (await orm.getMigrator().up()).map((migration) => migration.name);
-  if (target.kind === 'embedded') return run();
+  // PGlite is private to one process (no lock) and has no statement timeout to lift.
+  if (target.kind === 'embedded') return (await orm.getMigrator().up()).map((migration) => migration.name);
+  // On a server: one transaction for every pending migration (all or nothing), free of the
+  // statement timeout that bounds requests, since building an index on a large table takes time.
+  const run = () =>
+    orm.em.getConnection().transactional(async (trx) => {
+      await trx.raw('set local statement_timeout = 0');
+      return (await orm.getMigrator().up({ transaction: trx })).map((migration) => migration.name);
+    });
 
   const lockClient = new pg.Client({ connectionString: target.url });
   await lockClient.connect();

@@ -14,6 +14,7 @@ import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
 import { RetiredSecretSchema } from '../modules/token/retired-secret.entity.js';
 import { SigningKeySchema } from '../modules/exchange/signing-key.entity.js';
 import { migrationsList } from './migrations/index.js';
+import { patchPgliteStatementSplitting } from './pglite-statements.js';
 
 export const entities = [
   UserSchema,
@@ -32,8 +33,11 @@ export const entities = [
  * process, persisted to `dataDir` or, without one, in memory (tests).
  */
 export type DatabaseTarget =
-  | { kind: 'server'; url: string; poolMax?: number }
+  | { kind: 'server'; url: string; poolMax?: number; statementTimeoutMs?: number }
   | { kind: 'embedded'; dataDir?: string };
+
+/** How long to wait for a connection to open, or for a free one in the pool, before calling the database unavailable. */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface OrmOptions {
   /** Called with every SQL statement the ORM sends; tests count statements with it. */
@@ -75,7 +79,16 @@ export async function createOrm(target: DatabaseTarget, options: OrmOptions = {}
     return MikroORM.init({
       ...common,
       clientUrl: target.url,
-      pool: { min: 0, max: target.poolMax ?? 10 },
+      pool: { min: 0, max: target.poolMax ?? 10, acquireTimeoutMillis: CONNECT_TIMEOUT_MS },
+      // Passed to node-postgres: every statement on every pooled connection is bounded, so one
+      // request cannot hold the database; background work lifts it for its own transaction.
+      driverOptions: {
+        connection: {
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          keepAlive: true,
+          ...(target.statementTimeoutMs ? { statement_timeout: target.statementTimeoutMs } : {}),
+        },
+      },
     });
   }
   const pglite = await openPglite(target.dataDir);
@@ -95,6 +108,7 @@ export async function createOrm(target: DatabaseTarget, options: OrmOptions = {}
 }
 
 async function openPglite(dataDir: string | undefined): Promise<PGlite> {
+  patchPgliteStatementSplitting();
   if (!dataDir) return PGlite.create();
   const dir = path.resolve(dataDir, 'pgdata');
   await mkdir(dir, { recursive: true });

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { ValidationError } from '../modules/common/errors.js';
-import { LeakReportRateLimited, leakedStrings } from '../modules/token/leak-reports.js';
+import { RateLimitedError, ValidationError } from '../modules/common/errors.js';
+import { leakedStrings } from '../modules/token/leak-reports.js';
 import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
 import type { RequestFacts } from '../authenticate.js';
 
@@ -25,7 +25,7 @@ export function leakRoutes(deps: LeakRouteDependencies) {
     try {
       sendJson(res, 202, await deps.report(strings, factsOf(req, deps.config.trustProxyHops)));
     } catch (error) {
-      if (error instanceof LeakReportRateLimited) {
+      if (error instanceof RateLimitedError) {
         throw new HttpError(429, 'RATE_LIMITED', error.message, { 'retry-after': String(error.retryAfterSeconds) });
       }
       if (error instanceof ValidationError) throw new HttpError(400, 'BAD_REQUEST', error.message);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { clientIpOf, type RequestFacts } from '../authenticate.js';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
 
 /**
  * The few routes served on the bare node:http handler, before yoga: the hot path of
@@ -18,6 +19,12 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+export function serviceUnavailable(): HttpError {
+  return new HttpError(503, 'SERVICE_UNAVAILABLE', 'Keymint cannot reach its database right now: try again shortly', {
+    'retry-after': String(RETRY_AFTER_SECONDS),
+  });
 }
 
 export type PlainHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
@@ -45,18 +52,36 @@ export function sendError(res: ServerResponse, error: HttpError): void {
   );
 }
 
-/** The body, bounded: a resource server's request is small, and a flood of large ones is not. */
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limitBytes) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body must be at most ${limitBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body must be at most ${limitBytes} bytes`);
-    chunks.push(chunk as Buffer);
+/**
+ * The body, bounded: a resource server's request is small, and a flood of large ones is not. Past
+ * the limit the rest is read and thrown away rather than the request destroyed, which would reset
+ * the connection before the 413 could reach the client; the connection closes after the answer.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body must be at most ${limitBytes} bytes`, { connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
+    req.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > limitBytes) return;
+      size += chunk.length;
+      if (size > limitBytes) {
+        chunks.length = 0;
+        reject(tooLarge());
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on('end', () => {
+      if (size <= limitBytes) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
 }
 
 export function parseJson(body: string): unknown {
@@ -96,6 +121,11 @@ export function plainRoute(logger: Logger, handler: PlainHandler, accessLogLevel
     } catch (error) {
       if (error instanceof HttpError) {
         sendError(res, error);
+      } else if (isDatabaseUnavailable(error)) {
+        // An outage, not a bug: the caller should retry, here or on another instance.
+        logger.warn({ requestId }, 'database unavailable');
+        if (!res.headersSent) sendError(res, serviceUnavailable());
+        else res.destroy();
       } else {
         logger.error({ err: error, requestId }, 'unexpected error');
         if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL', 'Unexpected error.'));

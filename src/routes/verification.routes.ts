@@ -30,11 +30,15 @@ const USAGE_BODY_LIMIT = 512 * 1024;
 
 /**
  * POST /v1/verify, POST /oauth/introspect and POST /v1/usage, for resource servers. The caller
- * authenticates like any other (session or API token) and must hold `tokens.verify`.
+ * authenticates like any other (session or API token, in the Authorization header only) and must
+ * hold `tokens.verify`.
  */
 export function verificationRoutes(deps: VerificationRouteDependencies) {
   const authorizeVerifier = async (req: IncomingMessage): Promise<Principal> => {
-    const { principal, failure } = await deps.authenticator.authenticate(factsOf(req, deps.config.trustProxyHops), deps.em);
+    // Servers call these routes with a header. A cookie would let any page a browser opens spend
+    // the signed-in user's power (a cross-site form needs no preflight), so cookies are ignored.
+    const facts = { ...factsOf(req, deps.config.trustProxyHops), cookie: null };
+    const { principal, failure } = await deps.authenticator.authenticate(facts, deps.em);
     if (!principal) {
       const limited = failure.code !== 'UNAUTHENTICATED';
       throw new HttpError(

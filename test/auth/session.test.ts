@@ -171,3 +171,95 @@ describe('issuer and audience', () => {
     }
   });
 });
+
+describe('sessions must expire, and not too late', () => {
+  it('a session without exp is refused, saying why', async () => {
+    const jwt = await new SignJWT({ email: 'noexp@example.com' }).setProtectedHeader({ alg: 'HS256' }).setSubject('idp|noexp').setIssuedAt().sign(key);
+    await expectUnauthenticated({ authorization: `Bearer ${jwt}` }, /no 'exp' claim/);
+  });
+
+  it('a session living longer than SESSION_MAX_AGE_SECONDS (default 24 h) is refused', async () => {
+    const long = await signSession(TEST_SECRET, { subject: 'idp|long', email: 'long@example.com', ttlSeconds: 25 * 3600 });
+    await expectUnauthenticated({ authorization: `Bearer ${long}` }, /SESSION_MAX_AGE_SECONDS/);
+    // Without iat, the lifetime counts from now.
+    const noIat = await new SignJWT({ email: 'long@example.com' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('idp|long')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 25 * 3600)
+      .sign(key);
+    await expectUnauthenticated({ authorization: `Bearer ${noIat}` }, /SESSION_MAX_AGE_SECONDS/);
+    const day = await signSession(TEST_SECRET, { subject: 'idp|long', email: 'long@example.com', ttlSeconds: 24 * 3600 });
+    expect((await t.gql(VIEWER, {}, { token: day })).data.viewer.email).toBe('long@example.com');
+  });
+
+  it('SESSION_MAX_AGE_SECONDS is configuration', async () => {
+    const strict = await createTestApp({ env: { SESSION_MAX_AGE_SECONDS: '3600' } });
+    try {
+      const twoHours = await signSession(TEST_SECRET, { subject: 'idp|2h', email: 'two@example.com', ttlSeconds: 7200 });
+      const response = await strict.gql(VIEWER, {}, { token: twoHours });
+      expect(response.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('admin is granted only by a JSON true', async () => {
+    for (const admin of ['true', 1, 'yes']) {
+      const jwt = await new SignJWT({ email: 'admin@example.com', admin })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(`idp|admin-${String(admin)}`)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
+      expect((await t.gql(VIEWER, {}, { token: jwt })).data.viewer.isAdmin).toBe(false);
+    }
+  });
+});
+
+describe('the newest session decides what a user holds', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const session = (subject: string, email: string, issuedAt: number, permissions: string[], admin = false) =>
+    signSession(TEST_SECRET, { subject, email, issuedAt, permissions, admin, ttlSeconds: 4 * 3600 });
+
+  it("an older session authenticates as itself but no longer rewrites what the user's tokens may do", async () => {
+    const [subject, email] = ['idp|ordered', 'ordered@example.com'];
+    const older = await session(subject, email, now() - 3600, ['tools.*']);
+    const newer = await session(subject, email, now() - 60, ['tools.read']);
+    expect((await t.gql(VIEWER, {}, { token: newer })).data.viewer.permissions).toEqual(['tools.read']);
+    // The stale tab: it authenticates, but with no more than the newest session grants...
+    expect((await t.gql(VIEWER, {}, { token: older })).data.viewer.permissions).toEqual(['tools.read']);
+    // ...and a token that inherits its owner's permissions still holds only tools.read.
+    const minted = await t.gql(
+      `mutation { mintToken(input: { name: "ci", expiresInDays: 1 }) { ... on MintTokenPayload { secret } } }`,
+      {},
+      { token: newer },
+    );
+    const viaToken = await t.gql(VIEWER, {}, { token: minted.data.mintToken.secret });
+    expect(viaToken.data.viewer.permissions).toEqual(['tools.read']);
+    // A session issued later still changes them.
+    const newest = await session(subject, email, now(), ['tools.write']);
+    expect((await t.gql(VIEWER, {}, { token: newest })).data.viewer.permissions).toEqual(['tools.write']);
+    expect((await t.gql(VIEWER, {}, { token: minted.data.mintToken.secret })).data.viewer.permissions).toEqual(['tools.write']);
+  });
+
+  it('an administrator demoted by a newer session keeps no admin power through an old one', async () => {
+    const [subject, email] = ['idp|demoted', 'demoted@example.com'];
+    const old = await session(subject, email, now() - 3600, [], true);
+    expect((await t.gql(VIEWER, {}, { token: old })).data.viewer.isAdmin).toBe(true);
+    const demoted = await session(subject, email, now() - 10, ['tools.read'], false);
+    expect((await t.gql(VIEWER, {}, { token: demoted })).data.viewer.isAdmin).toBe(false);
+    const stale = await t.gql(VIEWER, {}, { token: old });
+    expect(stale.data.viewer).toMatchObject({ isAdmin: false, permissions: ['tools.read'] });
+    expect((await t.gql('{ adminTokens { totalCount } }', {}, { token: old })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('two sessions racing: the newer one is what stays recorded', async () => {
+    const [subject, email] = ['idp|race', 'race@example.com'];
+    await t.gql(VIEWER, {}, { token: await session(subject, email, now() - 7200, ['files.read']) });
+    const older = await session(subject, email, now() - 3600, ['tools.*']);
+    const newer = await session(subject, email, now() - 60, ['tools.read']);
+    await Promise.all(Array.from({ length: 6 }, (_, i) => t.gql(VIEWER, {}, { token: i % 2 ? older : newer })));
+    const [row] = await t.orm.em.getConnection().execute<{ permissions: string[] }[]>(`select permissions from users where subject = ?`, [subject]);
+    expect(row?.permissions).toEqual(['tools.read']);
+  });
+});

@@ -91,6 +91,42 @@ describe('reportLeakedTokens', () => {
   });
 });
 
+describe('leak reports are cheap to make and bounded', () => {
+  it('a report of 1,000 checksum-valid forgeries is one batched lookup, well under 100 ms of CPU', async () => {
+    const forgeries = Array.from({ length: 1000 }, () => generateSecret('km').secret);
+    const owner = await t.user();
+    const real = await mintToken(t, owner.jwt, { name: 'among forgeries' });
+    forgeries[500] = real.secret;
+    const cpu = process.cpuUsage();
+    const { result, statements } = await t.countStatements(() =>
+      t.gql(`mutation($s: [String!]!) { reportLeakedTokens(input: { tokens: $s }) { __typename } }`, { s: forgeries }, {
+        headers: { 'x-forwarded-for': freshIp() },
+      }),
+    );
+    const used = process.cpuUsage(cpu);
+    expect(result.data.reportLeakedTokens.__typename).toBe('ReportLeakedTokensPayload');
+    expect(statements.filter((sql) => /secret_hash/.test(sql) && /^select/i.test(sql.trim()))).toHaveLength(1);
+    // The whole request (parsing 1,000 strings, hashing them, the lookup, revoking one) in this process.
+    expect((used.user + used.system) / 1000).toBeLessThan(100);
+    expect((await t.gql(STATUS, { id: real.token.id }, { token: owner.jwt })).data.token.status).toBe('REVOKED');
+  });
+
+  it('over GraphQL, the per-address limit is a RateLimitedError member of the result', async () => {
+    const ip = freshIp();
+    const send = () =>
+      t.gql(
+        `mutation { reportLeakedTokens(input: { tokens: ["x"] }) { __typename ... on RateLimitedError { message retryAfterSeconds } } }`,
+        {},
+        { headers: { 'x-forwarded-for': ip } },
+      );
+    for (let i = 0; i < 20; i += 1) expect((await send()).data.reportLeakedTokens.__typename).toBe('ReportLeakedTokensPayload');
+    const limited = await send();
+    expect(limited.status).toBe(200);
+    expect(limited.data.reportLeakedTokens.__typename).toBe('RateLimitedError');
+    expect(limited.data.reportLeakedTokens.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
 describe('tokensExpiringSoon', () => {
   it('lists the active tokens that expire within the window, soonest first', async () => {
     const owner = await t.user();

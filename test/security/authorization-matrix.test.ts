@@ -10,6 +10,7 @@ import {
   OK,
   OWNERS_ONLY,
   SEE_NOT_CHANGE,
+  OWNER_ROTATES,
   SESSION_ONLY,
   TEAM_NOT_FOUND,
   TOKEN_NOT_FOUND,
@@ -462,11 +463,13 @@ const TOKEN_MUTATION_CASES: Case[] = (
       OWNER_USER: OK,
       TEAM_MEMBER: notFound(TOKEN_NOT_FOUND),
       OUTSIDER: notFound(TOKEN_NOT_FOUND),
-      // Unlike updateToken, an administrator may rotate any token (scope: admin or tokenChangeable).
-      ADMIN: OK,
+      // A new secret acts as the owner: administrators and team owners see the token, revoke it,
+      // and are refused its secret.
+      ADMIN: forbidden(OWNER_ROTATES),
       TOKEN_WITHOUT: forbidden(needs('tokens.update')),
       ANONYMOUS: UNAUTHENTICATED,
       ...differs,
+      ...(target === 'teamToken' ? { TEAM_OWNER: forbidden(OWNER_ROTATES) } : {}),
     },
     ok: rotated(target),
   },

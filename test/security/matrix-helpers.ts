@@ -260,6 +260,8 @@ export const ADMIN_ONLY = 'Administrators only';
 export const SESSION_ONLY = 'This needs a signed-in user, not an API token';
 export const OWNERS_ONLY = 'Only the team’s owners may do this';
 export const SEE_NOT_CHANGE = 'You may see this token but not change it';
+export const OWNER_ROTATES =
+  "Only the token's owner (or an API token of its own lineage holding tokens.update) may rotate it: a new secret would act as the owner. Team owners and administrators may revoke it instead.";
 export const VERIFIER_ONLY = "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)";
 export const MINTS_FOR_OWN_OWNER = 'An API token mints only for its own owner';
 export const needs = (permission: string) =>

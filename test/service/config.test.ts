@@ -60,10 +60,36 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['AUTH_JWT_SECRET', 'short'],
     ['TOKEN_PREFIX', 'KM!'],
+    ['GRAPHQL_MAX_DEPTH', '1'],
+    ['GRAPHQL_MAX_COST', 'lots'],
+    ['GRAPHQL_INTROSPECTION', 'sometimes'],
+    ['RATE_LIMIT_MINTS_PER_MINUTE', '0'],
+    ['SESSION_MAX_AGE_SECONDS', '10'],
+    ['SHUTDOWN_TIMEOUT_MS', '-1'],
+    ['VERIFY_STALE_IF_ERROR_MS', '-5'],
   ])('refuses %s=%s with a ConfigError naming the variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);
     expect(error.problems.some((problem) => problem.startsWith(`${name}:`))).toBe(true);
+  });
+
+  it('has abuse limits by default, and GraphiQL and introspection on outside production', () => {
+    const config = loadConfig({});
+    expect(config.graphql).toEqual({
+      maxDepth: 12,
+      maxAliases: 15,
+      maxTokens: 3000,
+      maxDirectives: 20,
+      maxCost: 10000,
+      introspection: true,
+      graphiql: true,
+      fieldSuggestions: true,
+    });
+    expect(config.managementRateLimits).toEqual({ mintsPerMinute: 60, changesPerMinute: 300 });
+    expect(config.sessionMaxAgeSeconds).toBe(86_400);
+    expect(config.verification.staleIfErrorMs).toBe(30_000);
+    expect(config.statementTimeoutMs).toBe(5_000);
+    expect(config.shutdownTimeoutMs).toBe(10_000);
   });
 
   it('lists every bad variable at once', () => {
@@ -97,6 +123,16 @@ describe('loadConfig', () => {
       const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: STRONG_SECRET, KEY_ENCRYPTION_KEY });
       expect(config.nodeEnv).toBe('production');
       expect(config.auth.jwtSecret).toBe(STRONG_SECRET);
+    });
+
+    it('turns off introspection, GraphiQL and field suggestions unless asked', () => {
+      const base = { NODE_ENV: 'production', AUTH_JWT_SECRET: STRONG_SECRET, KEY_ENCRYPTION_KEY };
+      expect(loadConfig(base).graphql).toMatchObject({ introspection: false, graphiql: false, fieldSuggestions: false });
+      expect(loadConfig({ ...base, GRAPHQL_INTROSPECTION: 'true', GRAPHIQL: 'true' }).graphql).toMatchObject({
+        introspection: true,
+        graphiql: true,
+        fieldSuggestions: false,
+      });
     });
 
     it('loads with AUTH_JWKS_URL alone (and the key encryption key)', () => {

@@ -170,6 +170,38 @@ describe('the logs', () => {
   );
 });
 
+describe('logged errors hold no values', () => {
+  it('a database error keeps its SQL shape, without the emails, names and digests it was about', async () => {
+    const logs = captureLogs('info');
+    const email = 'carol.secretive@example.com';
+    const digest = 'ab'.repeat(32);
+    const connection = t.orm.em.getConnection();
+    const insert = `insert into users (id, subject, email, name, created_at, updated_at) values (gen_random_uuid(), '${digest}', '${email}', 'Carol Hidden', now(), now())`;
+    await connection.execute(insert);
+    const failure = await connection.execute(insert).catch((error: unknown) => error);
+    expect(String((failure as Error).message)).toContain(email);
+    logs.logger.error({ err: failure }, 'unexpected error');
+    const text = logs.text();
+    expect(text).toContain('insert into users');
+    expect(text).toContain('users_subject_unique');
+    for (const value of [email, digest, 'Carol Hidden']) expect(text).not.toContain(value);
+  });
+
+  it('a GraphQL variable error never echoes something that looks like a Keymint secret', async () => {
+    const alice = await t.user();
+    const minted = await postJson(t.app, MINT, { authorization: `Bearer ${alice.jwt}` }, { input: { name: 'echo', expiresInDays: 1 } });
+    const secret: string = minted.body.data.mintToken.secret;
+    const wrongType = await postJson(t.app, 'query($n: Int) { tokens(first: $n) { totalCount } }', { authorization: `Bearer ${alice.jwt}` }, { n: secret });
+    expect(wrongType.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const literal = await postJson(t.app, `{ tokens(first: "${secret}") { totalCount } }`, { authorization: `Bearer ${alice.jwt}` });
+    expect(literal.body.errors?.length).toBeGreaterThan(0);
+    for (const response of [wrongType, literal]) {
+      expect(JSON.stringify(response.body)).not.toContain(secret.slice(3));
+      expect(JSON.stringify(response.body)).toContain('[redacted secret]');
+    }
+  });
+});
+
 describe('CSRF prevention', () => {
   it.each(['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x'])(
     'refuses a POST sent as %s without the x-graphql-yoga-csrf header with 403',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, revokeToken, updateToken, type TestApp } from '../harness.js';
+import { createTestApp, mintToken, resourceServer, revokeToken, updateToken, verifyToken, type TestApp } from '../harness.js';
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -146,5 +146,69 @@ describe('updates with an API token may only narrow', () => {
     expect((await updateToken(t, owner.jwt, { id: child.token.id, expiresInDays: 8 })).__typename).toBe('UpdateTokenPayload');
     const beyond = await updateToken(t, owner.jwt, { id: child.token.id, expiresAt: new Date(Date.now() + 20 * DAY).toISOString() });
     expect(beyond.__typename).toBe('ValidationError');
+  });
+});
+
+describe('a token never outlives its lineage', () => {
+  const EXPIRY = `query($id: ID!) { token(id: $id) { expiresAt status } }`;
+
+  it("shortening a parent's expiry brings its descendants' down with it, audited and enforced at verification", async () => {
+    const { owner, parent } = await family(['tokens.*', 'tools.read'], 60);
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tokens.*', 'tools.read'], expiresInDays: 30 });
+    const grandchild = await mintToken(t, child.secret, { name: 'grandchild', permissions: ['tools.read'], expiresInDays: 20 });
+    const early = await mintToken(t, parent.secret, { name: 'early', permissions: ['tools.read'], expiresInDays: 1 });
+    const caller = (await resourceServer(t)).secret;
+    expect((await verifyToken(t, caller, { token: grandchild.secret })).outcome).toBe('VALID');
+
+    const soon = new Date(Date.now() + 2 * DAY).toISOString();
+    expect((await updateToken(t, owner.jwt, { id: parent.token.id, expiresAt: soon })).__typename).toBe('UpdateTokenPayload');
+    for (const token of [child, grandchild]) {
+      expect((await t.gql(EXPIRY, { id: token.token.id }, { token: owner.jwt })).data.token.expiresAt).toBe(soon);
+    }
+    // A descendant that already expired sooner keeps its own expiry.
+    expect((await t.gql(EXPIRY, { id: early.token.id }, { token: owner.jwt })).data.token.expiresAt).toBe(early.token.expiresAt);
+    // Verification sees the new expiry at once (the cached entry was dropped), and the change is in the trail.
+    const verified = await verifyToken(t, caller, { token: grandchild.secret });
+    expect(verified.expiresAt).toBe(soon);
+    const audit = await t.gql(
+      `query($id: ID!) { auditEvents(filter: { tokenId: $id }) { edges { node { action changes } } } }`,
+      { id: grandchild.token.id },
+      { token: owner.jwt },
+    );
+    expect(audit.data.auditEvents.edges[0].node).toMatchObject({ action: 'TOKEN_UPDATED', changes: { reason: 'an ancestor expires sooner' } });
+  });
+
+  it('once the parent has expired, its children are EXPIRED too, in lists and at verification', async () => {
+    let now = Date.now();
+    const clocked = await createTestApp({ clock: () => new Date(now) });
+    try {
+      const owner = await clocked.user({ permissions: ['tools.*', 'tokens.*'] });
+      const parent = await mintToken(clocked, owner.jwt, { name: 'parent', permissions: ['tokens.*', 'tools.read'], expiresInDays: 60 });
+      const child = await mintToken(clocked, parent.secret, { name: 'child', permissions: ['tools.read'], expiresInDays: 30 });
+      const inOneDay = new Date(now + DAY).toISOString();
+      await updateToken(clocked, owner.jwt, { id: parent.token.id, expiresAt: inOneDay });
+      now += 2 * DAY;
+      const view = await clocked.gql(EXPIRY, { id: child.token.id }, { token: owner.jwt });
+      expect(view.data.token.status).toBe('EXPIRED');
+      const caller = (await resourceServer(clocked)).secret;
+      expect((await verifyToken(clocked, caller, { token: child.secret })).outcome).toBe('EXPIRED');
+    } finally {
+      await clocked.close();
+    }
+  });
+
+  it('a child minted while its parent is being shortened cannot end up outliving it', async () => {
+    const { owner, parent } = await family(['tokens.*', 'tools.read'], 60);
+    const soon = new Date(Date.now() + DAY).toISOString();
+    const [minted] = await Promise.all([
+      mintToken(t, parent.secret, { name: 'racing', permissions: ['tools.read'], expiresInDays: 30 }),
+      updateToken(t, owner.jwt, { id: parent.token.id, expiresAt: soon }),
+    ]);
+    if (minted.__typename === 'MintTokenPayload') {
+      const view = await t.gql(EXPIRY, { id: minted.token.id }, { token: owner.jwt });
+      expect(Date.parse(view.data.token.expiresAt)).toBeLessThanOrEqual(Date.parse(soon));
+    } else {
+      expect(minted.__typename).toBe('ValidationError');
+    }
   });
 });

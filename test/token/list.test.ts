@@ -3,7 +3,7 @@ import { createTestApp, mintToken, revokeToken, type TestApp } from '../harness.
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ env: { RATE_LIMIT_MINTS_PER_MINUTE: '1000' } });
 });
 afterAll(async () => t?.close());
 

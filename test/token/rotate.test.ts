@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, randomTokenId, resourceServer, revokeToken, verifyToken, type TestApp } from '../harness.js';
+import { createTestApp, mintToken, randomTokenId, resourceServer, revokeToken, seedTeam, verifyToken, type TestApp } from '../harness.js';
 
 const START = Date.parse('2026-11-18T12:00:00.000Z');
 let now = START;
@@ -150,13 +150,52 @@ describe('rotateToken: who may', () => {
     expect((await rotate(plain.secret, { id: plain.token.id })).__typename).toBe('ForbiddenError');
   });
 
-  it("an admin may rotate anyone's token; an outsider finds nothing", async () => {
+  it("an admin sees anyone's token but may not take its secret; an outsider finds nothing", async () => {
     const [owner, admin, outsider] = [await t.user(), await t.user({ admin: true }), await t.user()];
     const minted = await mintToken(t, owner.jwt, { name: 'audited' });
-    expect((await rotate(admin.jwt, { id: minted.token.id })).__typename).toBe('RotateTokenPayload');
+    const refused = await rotate(admin.jwt, { id: minted.token.id });
+    expect(refused.__typename).toBe('ForbiddenError');
+    expect(refused.message).toMatch(/Only the token's owner/);
     const hidden = await rotate(outsider.jwt, { id: minted.token.id });
     const missing = await rotate(outsider.jwt, { id: randomTokenId() });
     expect(hidden).toEqual({ __typename: 'NotFoundError', message: 'Token not found' });
     expect(missing).toEqual(hidden);
+  });
+});
+
+describe('rotateToken: a new secret acts as the owner, so only the owner (or its own lineage) gets one', () => {
+  it("a team owner sees and revokes a member's team token, but is refused its secret; the member's copy is untouched", async () => {
+    const [lead, member] = [await t.user({ permissions: ['tools.*'] }), await t.user({ permissions: ['tools.*'] })];
+    const teamId = await seedTeam(t, 'Rotation', [
+      { user: lead, role: 'OWNER' },
+      { user: member, role: 'MEMBER' },
+    ]);
+    const theirs = await mintToken(t, member.jwt, { name: 'deploy', teamId, permissions: ['tools.write'] });
+    const refused = await rotate(lead.jwt, { id: theirs.token.id, gracePeriodSeconds: 3600 });
+    expect(refused.__typename).toBe('ForbiddenError');
+    expect(refused.message).toContain('Team owners and administrators may revoke it instead');
+    expect(await outcome(theirs.secret)).toBe('VALID');
+    const token = await t.gql(`query($id: ID!) { token(id: $id) { prefix rotatedAt } }`, { id: theirs.token.id }, { token: lead.jwt });
+    expect(token.data.token).toEqual({ prefix: theirs.token.prefix, rotatedAt: null });
+    // Revoking stays theirs to do.
+    expect((await revokeToken(t, lead.jwt, { id: theirs.token.id })).__typename).toBe('RevokeTokenPayload');
+  });
+
+  it('the member rotates their own team token', async () => {
+    const member = await t.user({ permissions: ['tools.*'] });
+    const teamId = await seedTeam(t, 'Own', [{ user: member, role: 'MEMBER' }]);
+    const mine = await mintToken(t, member.jwt, { name: 'mine', teamId });
+    expect((await rotate(member.jwt, { id: mine.token.id })).__typename).toBe('RotateTokenPayload');
+  });
+
+  it('an API token holding tokens.update rotates its descendants, never its parent', async () => {
+    const owner = await t.user({ permissions: ['tokens.*', 'tools.*'] });
+    const parent = await mintToken(t, owner.jwt, { name: 'parent', permissions: ['tokens.*', 'tools.read'] });
+    const child = await mintToken(t, parent.secret, { name: 'child', permissions: ['tokens.create', 'tokens.update', 'tools.read'] });
+    const grandchild = await mintToken(t, child.secret, { name: 'grandchild', permissions: ['tools.read'] });
+    expect((await rotate(parent.secret, { id: grandchild.token.id })).__typename).toBe('RotateTokenPayload');
+    const rotated = await rotate(child.secret, { id: child.token.id });
+    expect(rotated.__typename).toBe('RotateTokenPayload');
+    expect(await rotate(rotated.secret, { id: parent.token.id })).toEqual({ __typename: 'NotFoundError', message: 'Token not found' });
   });
 });

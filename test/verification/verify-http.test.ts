@@ -74,6 +74,58 @@ describe('POST /v1/verify', () => {
   });
 });
 
+describe('what a resource server passes on', () => {
+  it('a clientIp that is not an address is 400 naming the field, and records nothing', async () => {
+    const { secret } = await target();
+    await t.app.usage.flush();
+    const before = await t.orm.em.getConnection().execute<{ n: number }[]>('select count(*)::int as n from usage_events');
+    const response = await post('/v1/verify', JSON.stringify({ token: secret, clientIp: 'not-an-ip' }), { authorization: `Bearer ${caller}` });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: 'BAD_REQUEST', details: [{ path: ['clientIp'] }] });
+    await t.app.usage.flush();
+    const after = await t.orm.em.getConnection().execute<{ n: number }[]>('select count(*)::int as n from usage_events');
+    // The caller's own authentication is a use of its token; nothing of the target.
+    expect(after[0]!.n - before[0]!.n).toBeLessThanOrEqual(1);
+  });
+
+  it('endpoint, method and user agent are cleaned and cut, never a reason to refuse', async () => {
+    const { secret } = await target();
+    const response = await post(
+      '/v1/verify',
+      JSON.stringify({ token: secret, endpoint: `/x\u0000/${'y'.repeat(2000)}`, method: 'PO\u0000ST\u0007', userAgent: 'ua\r\n' }),
+      { authorization: `Bearer ${caller}` },
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.outcome).toBe('VALID');
+    await t.app.usage.flush();
+    const [row] = await t.orm.em
+      .getConnection()
+      .execute<{ endpoint: string; method: string; user_agent: string }[]>('select endpoint, method, user_agent from usage_events where id = ?', [
+        response.body.verificationId,
+      ]);
+    expect(row!.endpoint).toHaveLength(512);
+    expect(row!.endpoint.startsWith('/x/yyy')).toBe(true);
+    expect(row).toMatchObject({ method: 'POST', user_agent: 'ua' });
+  });
+});
+
+describe('the plain routes take no cookies', () => {
+  it('a session cookie does not authenticate /v1/verify, /v1/usage or /oauth/introspect', async () => {
+    const verifier = await t.user({ permissions: ['tokens.verify'] });
+    const cookie = { cookie: `auth_token=${verifier.jwt}` };
+    expect((await post('/v1/verify', JSON.stringify({ token: 'x' }), cookie)).status).toBe(401);
+    expect((await post('/v1/usage', '[]', cookie)).status).toBe(401);
+    const introspect = await fetch(`${base}/oauth/introspect`, {
+      method: 'POST',
+      body: 'token=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...cookie },
+    });
+    expect(introspect.status).toBe(401);
+    // The same session in the Authorization header is accepted.
+    expect((await post('/v1/verify', JSON.stringify({ token: 'x' }), { authorization: `Bearer ${verifier.jwt}` })).status).toBe(200);
+  });
+});
+
 describe('POST /oauth/introspect (RFC 7662)', () => {
   const form = (token: string) => new URLSearchParams({ token }).toString();
 

@@ -137,7 +137,6 @@ describe('verifyToken: outcomes', () => {
     const outcome = async (clientIp?: string) => (await verifyToken(t, caller, { token: secret, clientIp })).outcome;
     expect(await outcome()).toBe('IP_NOT_ALLOWED');
     expect(await outcome('192.168.0.1')).toBe('IP_NOT_ALLOWED');
-    expect(await outcome('garbage')).toBe('IP_NOT_ALLOWED');
     expect(await outcome('10.1.2.3')).toBe('VALID');
     expect(await outcome('::ffff:10.1.2.3')).toBe('VALID');
     expect(await outcome('2001:db8:ffff::1')).toBe('VALID');
@@ -269,9 +268,19 @@ describe('verifyToken: limits', () => {
 });
 
 describe('verifyToken: input', () => {
-  it('an over-long field is BAD_USER_INPUT', async () => {
-    const response = await t.gql(VERIFY, { input: { token: 'km_x', endpoint: 'x'.repeat(513) } }, { token: caller });
+  it('an over-long serverId is BAD_USER_INPUT', async () => {
+    const response = await t.gql(VERIFY, { input: { token: 'km_x', serverId: 'x'.repeat(129) } }, { token: caller });
     expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a clientIp that is not an address is BAD_USER_INPUT naming it, and records nothing', async () => {
+    const { secret } = await minted({});
+    const response = await t.gql(VERIFY, { input: { token: secret, clientIp: 'garbage' } }, { token: caller });
+    expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.errors?.[0]?.message).toContain('clientIp');
+    await t.app.usage.flush();
+    const [row] = await t.orm.em.getConnection().execute(`select count(*)::int as n from usage_events where client_ip = 'garbage'`);
+    expect(row?.n).toBe(0);
   });
 
   it('an invalid required permission is BAD_USER_INPUT', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from './actor.js';
 import type { AuditAction } from './audit-event.entity.js';
+import { sanitizeText } from '../../text.js';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -36,8 +37,8 @@ export async function writeAudit(tx: EntityManager, actor: Actor, at: Date, entr
       entry.tokenId ?? null,
       entry.ownerId ?? null,
       entry.teamId ?? null,
-      actor.clientIp,
-      actor.userAgent?.slice(0, 512) ?? null,
+      sanitizeText(actor.clientIp, 64),
+      sanitizeText(actor.userAgent, 512),
       JSON.stringify(entry.changes ?? {}),
     ]),
     'run',

@@ -3,7 +3,7 @@ import { isAdmin } from '../../auth/principal.js';
 import { encodeGlobalId, parseGlobalId } from '../../global-id.js';
 import { AUDIT_ACTIONS, type AuditEvent } from './audit-event.entity.js';
 import { AuditRepository, type AuditScope } from './audit.repository.js';
-import { connectionOf, encodeKeysetCursor, pageArguments, type ConnectionShape } from '../common/keyset-page.js';
+import { connectionOf, COUNT_COMPLEXITY, encodeKeysetCursor, pageArguments, pageComplexity, type ConnectionShape } from '../common/keyset-page.js';
 
 const AuditActionEnum = builder.enumType('AuditAction', { values: AUDIT_ACTIONS });
 
@@ -63,7 +63,7 @@ const AuditEventConnection = builder.connectionObject(
     type: AuditEventRef,
     name: 'AuditEventConnection',
     fields: (t) => ({
-      totalCount: t.int({ resolve: (connection) => (connection as unknown as ConnectionShape<AuditEvent>).totalCount() }),
+      totalCount: t.int({ complexity: COUNT_COMPLEXITY, resolve: (connection) => (connection as unknown as ConnectionShape<AuditEvent>).totalCount() }),
     }),
   },
   { name: 'AuditEventEdge' },
@@ -86,6 +86,7 @@ builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditEventConnection,
     description: "Newest first. Admins see all; team owners their teams'; everyone the events about their own tokens.",
+    complexity: pageComplexity,
     args: { first: t.arg.int(), after: t.arg.string(), filter: t.arg({ type: AuditFilterInput }) },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
     resolve: async (_root, args, ctx) => {

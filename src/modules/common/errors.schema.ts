@@ -1,5 +1,5 @@
 import { builder } from '../../builder.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldProblem } from './errors.js';
 
 /** The `Error` interface and the typed errors that appear as members of result unions. */
 
@@ -45,4 +45,14 @@ builder.objectType(ForbiddenError, {
   description: 'The caller is authenticated but may not do this (e.g. an API token without the permission).',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ForbiddenError,
+});
+
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description: 'Too many requests of this kind from this caller (or address): nothing was changed; retry after `retryAfterSeconds`.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof RateLimitedError,
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'When the budget allows another one.' }),
+  }),
 });

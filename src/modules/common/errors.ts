@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /**
- * Expected failures. The first four are members of the mutations' result unions (errors plugin);
+ * Expected failures. The first four (and RateLimitedError) are members of the mutations' result unions (errors plugin);
  * the GraphQL-error ones carry `extensions.code` and an HTTP status for fields without a union.
  */
 
@@ -83,17 +83,31 @@ export class BadUserInputError extends GraphQLError {
   }
 }
 
-/** Too many requests from one caller or address: HTTP 429 with Retry-After. */
-export class RateLimitedError extends GraphQLError {
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message, {
+/**
+ * Too many changes from one caller, or leak reports from one address: a member of the mutations'
+ * result unions (HTTP 200, like the other expected failures), saying when to try again.
+ */
+export class RateLimitedError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** The database cannot be reached: HTTP 503 with Retry-After, never a masked 500. */
+export class ServiceUnavailableError extends GraphQLError {
+  constructor(retryAfterSeconds: number) {
+    super('Keymint cannot reach its database right now: try again shortly', {
       extensions: {
-        code: 'RATE_LIMITED',
+        code: 'SERVICE_UNAVAILABLE',
         retryAfterSeconds,
-        http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+        http: { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } },
       },
     });
-    this.name = 'RateLimitedError';
+    this.name = 'ServiceUnavailableError';
   }
 }
 

@@ -7,6 +7,9 @@ import { BadUserInputError } from './errors.js';
 
 export const PAGE_SIZE = { default: 50, max: 100 } as const;
 
+/** 9999-12-31T23:59:59.999Z */
+const LATEST_CURSOR_TIME = 253_402_300_799_999;
+
 /** Position in a newest-first list: (time, id), both descending. */
 export interface KeysetCursor {
   at: Date;
@@ -22,13 +25,29 @@ export function decodeKeysetCursor(cursor: string): KeysetCursor | null {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return null;
     const [millis, id] = value as [unknown, unknown];
-    if (typeof millis !== 'number' || !Number.isFinite(millis) || typeof id !== 'string') return null;
-    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
+    // Only times a row can have: anything else would reach PostgreSQL as an impossible timestamp.
+    if (typeof millis !== 'number' || !Number.isInteger(millis) || millis < 0 || millis > LATEST_CURSOR_TIME) return null;
+    if (typeof id !== 'string') return null;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return null;
     return { at: new Date(millis), id };
   } catch {
     return null;
   }
 }
+
+/**
+ * What a page costs in the operation limits (see src/graphql/operation-limits.ts): the page size
+ * asked for (the default when absent, the maximum when out of range, which the resolver refuses
+ * anyway) times what each item selects.
+ */
+export function pageComplexity(args: { first?: number | null }): { field: number; multiplier: number } {
+  const first = args.first;
+  const size = typeof first === 'number' && Number.isInteger(first) && first >= 1 ? Math.min(first, PAGE_SIZE.max) : first == null ? PAGE_SIZE.default : PAGE_SIZE.max;
+  return { field: 2, multiplier: size };
+}
+
+/** A count(*) over the whole list, run only when totalCount is selected. */
+export const COUNT_COMPLEXITY = 10;
 
 /** `first` and `after` as a list receives them, checked: out of range is BAD_USER_INPUT. */
 export function pageArguments(args: { first?: number | null; after?: string | null }): { first: number; after: KeysetCursor | null } {
@@ -55,6 +74,8 @@ export function connectionOf<T>(
   totalCount: () => Promise<number>,
 ): ConnectionShape<T> {
   const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
+  // Counted once, however many times the page is reached in the request.
+  let counted: Promise<number> | undefined;
   return {
     edges,
     pageInfo: {
@@ -63,6 +84,6 @@ export function connectionOf<T>(
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount,
+    totalCount: () => (counted ??= totalCount()),
   };
 }

@@ -1,11 +1,11 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
 import type { Team } from './team.entity.js';
 import type { TeamMember } from './team-member.entity.js';
 import { TeamMemberRef, TeamRoleEnum } from './team.schema.js';
 
-const ERRORS = [ValidationError, ConflictError, NotFoundError, ForbiddenError];
+const ERRORS = [ValidationError, ConflictError, NotFoundError, ForbiddenError, RateLimitedError];
 
 const CreateTeamInput = builder.inputType('CreateTeamInput', {
   fields: (t) => ({ name: t.string({ required: true, description: '1-64 characters; the slug is derived from it.' }) }),
@@ -73,6 +73,8 @@ builder.mutationFields((t) => ({
     description: 'Creates a team; the caller becomes its OWNER.',
     args: { input: t.arg({ type: CreateTeamInput, required: true }) },
     errors: { types: ERRORS, directResult: true, union: { name: 'CreateTeamResult' } },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: { authenticated: true, session: true },
     resolve: async (_root, { input }, ctx) => ({ team: await ctx.teams.create(ctx.principal!, input.name) }),
   }),
@@ -82,6 +84,8 @@ builder.mutationFields((t) => ({
     description: 'Owners only.',
     args: { input: t.arg({ type: AddTeamMemberInput, required: true }) },
     errors: { types: ERRORS, directResult: true, union: { name: 'AddTeamMemberResult' } },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: (_root, { input }) => ({ authenticated: true, session: true, teamMember: input.teamId, teamOwner: input.teamId }),
     resolve: (_root, { input }, ctx) => ctx.teams.addMember(teamDbId(input.teamId), input.email, input.role ?? 'MEMBER'),
   }),
@@ -91,6 +95,8 @@ builder.mutationFields((t) => ({
     description: 'Owners only. A team always keeps at least one owner.',
     args: { input: t.arg({ type: UpdateTeamMemberRoleInput, required: true }) },
     errors: { types: ERRORS, directResult: true, union: { name: 'UpdateTeamMemberRoleResult' } },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: (_root, { input }) => ({ authenticated: true, session: true, teamMember: input.teamId, teamOwner: input.teamId }),
     resolve: (_root, { input }, ctx) => ctx.teams.updateRole(teamDbId(input.teamId), userDbId(input.userId), input.role),
   }),
@@ -100,6 +106,8 @@ builder.mutationFields((t) => ({
     description: 'Revokes the member’s tokens in the team (reason "Removed from team").',
     args: { input: t.arg({ type: RemoveTeamMemberInput, required: true }) },
     errors: { types: ERRORS, directResult: true, union: { name: 'RemoveTeamMemberResult' } },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: (_root, { input }, ctx) =>
       userDbId(input.userId) === ctx.principal?.user.id
         ? { authenticated: true, session: true, teamMember: input.teamId }
@@ -114,6 +122,8 @@ builder.mutationFields((t) => ({
     description: 'Owners only. Revokes every team token; the team is hidden, its history kept.',
     args: { input: t.arg({ type: DeleteTeamInput, required: true }) },
     errors: { types: ERRORS, directResult: true, union: { name: 'DeleteTeamResult' } },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: (_root, { input }) => {
       const id = input.teamId ?? input.id;
       // No id at all: the resolver says so (ValidationError).

@@ -1,18 +1,12 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Clock } from '../../clock.js';
-import { ValidationError } from '../common/errors.js';
+import { RateLimitedError, ValidationError } from '../common/errors.js';
 import { type TokenRepository } from './token.repository.js';
 import type { TokenService } from './token.service.js';
 import { hasValidChecksum, hashSecret } from './token.secret.js';
 
 export const LEAK_REASON = 'Reported as leaked';
 export const MAX_LEAK_REPORT = 1_000;
-
-export class LeakReportRateLimited extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many leak reports from this address: try again later');
-  }
-}
 
 /**
  * Anyone who finds a Keymint token may report it, without credentials. Every live token among
@@ -33,17 +27,18 @@ export class LeakReports {
     try {
       await this.limiter.consume(clientIp ?? 'unknown');
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw new LeakReportRateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      if (rejection instanceof RateLimiterRes) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        throw new RateLimitedError(`Too many leak reports from this address: try again in ${retryAfterSeconds} s`, retryAfterSeconds);
+      }
       throw rejection;
     }
-    const now = this.clock();
-    const ids = new Set<string>();
+    // Checksums first: noise costs no database work. What is left is looked up in one batch.
+    const hashes = new Set<string>();
     for (const value of strings) {
-      // Checksums first: noise costs no database work.
-      if (typeof value !== 'string' || !hasValidChecksum(tokens.secretPrefix, value)) continue;
-      const token = await repository.findLiveBySecretHash(hashSecret(value), now);
-      if (token && !token.revokedAt) ids.add(token.id);
+      if (typeof value === 'string' && hasValidChecksum(tokens.secretPrefix, value)) hashes.add(hashSecret(value));
     }
+    const ids = hashes.size > 0 ? await repository.liveTokenIdsBySecretHashes([...hashes], this.clock()) : [];
     for (const id of ids) await tokens.revokeWithDescendants(id, LEAK_REASON);
     return { received: strings.length };
   }

@@ -28,7 +28,11 @@ builder.subscriptionField('tokenEvents', (t) =>
     authScopes: { authenticated: true, verifier: true },
     subscribe: (_root, _args, ctx) =>
       new Repeater<TokenEvent>(async (push, stop) => {
-        const unsubscribe = ctx.tokenEventSource.subscribe((event) => void push(event));
+        // The stream also ends when the process shuts down, so that its connection can close.
+        const unsubscribe = ctx.tokenEventSource.subscribe(
+          (event) => void push(event),
+          () => stop(),
+        );
         await stop;
         unsubscribe();
       }),

@@ -35,3 +35,16 @@ export async function canSeeToken(access: TokenAccess, token: Token): Promise<bo
 export async function canChangeToken(access: TokenAccess, token: Token): Promise<boolean> {
   return (await reach(access, token)) === 'manage';
 }
+
+/**
+ * Who may receive a new secret for a token: the secret acts as the token's owner, so only the
+ * owner (signed in), or an API token of the token's own lineage (itself, or one it descends
+ * from). Team owners and administrators may revoke someone else's token, never act as it.
+ */
+export function canRotateToken(principal: Principal, token: Token): boolean {
+  if (principal.authMethod === 'API_TOKEN') {
+    const self = principal.token;
+    return self !== null && (token.id === self.id || token.ancestorIds.includes(self.id));
+  }
+  return token.owner.id === principal.user.id;
+}

@@ -1,11 +1,12 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
 import { User } from '../user/user.entity.js';
 import { escapeLike } from '../common/like.js';
 import { RevokeTokenResult } from './token.mutations.js';
 import { Token } from './token.entity.js';
 import { tokenPage, TokenConnection } from './token.schema.js';
+import { pageComplexity } from '../common/keyset-page.js';
 import { DEFAULT_REVOKE_REASON } from './token.service.js';
 
 /**
@@ -47,6 +48,7 @@ builder.queryField('adminTokens', (t) =>
   t.field({
     type: TokenConnection,
     description: 'Every token in the instance, newest first. Administrators only.',
+    complexity: pageComplexity,
     args: {
       first: t.arg.int(),
       after: t.arg.string(),
@@ -56,13 +58,13 @@ builder.queryField('adminTokens', (t) =>
       search: t.arg.string(),
     },
     authScopes: { authenticated: true, admin: true },
-    resolve: (_root, args, ctx) => {
+    resolve: (_root, args, ctx, info) => {
       const scope = {
         ...(args.userEmail ? { ownerEmail: args.userEmail.trim() } : {}),
         // A team id that cannot be one matches no team.
         ...(args.teamId ? { teamId: parseGlobalId('Team', args.teamId) ?? '00000000-0000-0000-0000-000000000000' } : {}),
       };
-      return tokenPage(ctx, scope, args);
+      return tokenPage(ctx, scope, args, info);
     },
   }),
 );
@@ -73,6 +75,8 @@ builder.mutationFields((t) => ({
     description: 'Revokes any token (and every token it minted). Administrators only.',
     args: { input: t.arg({ type: AdminRevokeTokenInput, required: true }) },
     authScopes: { authenticated: true, admin: true },
+    rateLimit: 'change',
+    complexity: 10,
     resolve: async (_root, { input }, ctx) => {
       const id = parseGlobalId('Token', input.id);
       const token = id ? await ctx.em.findOne(Token, { id }) : null;
@@ -87,11 +91,13 @@ builder.mutationFields((t) => ({
     description: "Revokes every token of a user (offboarding). Administrators only.",
     args: { input: t.arg({ type: AdminRevokeUserTokensInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError],
+      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError],
       directResult: true,
       union: { name: 'AdminRevokeUserTokensResult' },
     },
     authScopes: { authenticated: true, admin: true },
+    rateLimit: 'change',
+    complexity: 50,
     resolve: async (_root, { input }, ctx) => {
       const principal = ctx.principal!;
       const reason = ctx.tokens.reasonOr(input.reason, adminReason(principal.user.email));
@@ -109,8 +115,10 @@ builder.mutationFields((t) => ({
     type: RevokeAllMyTokensPayload,
     description: "The panic button: revokes every token of the caller (an API token: itself and its descendants).",
     args: { input: t.arg({ type: RevokeAllMyTokensInput, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'RevokeAllMyTokensResult' } },
+    errors: { types: [ValidationError, ForbiddenError, RateLimitedError], directResult: true, union: { name: 'RevokeAllMyTokensResult' } },
     authScopes: { authenticated: true, tokenPermission: 'tokens.revoke' },
+    rateLimit: 'change',
+    complexity: 50,
     resolve: async (_root, { input }, ctx) => {
       const principal = ctx.principal!;
       const reason = ctx.tokens.reasonOr(input.reason, DEFAULT_REVOKE_REASON);

@@ -2,7 +2,7 @@ import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
 import { anonymousActor } from '../audit/actor.js';
-import { LeakReportRateLimited, MAX_LEAK_REPORT } from './leak-reports.js';
+import { MAX_LEAK_REPORT } from './leak-reports.js';
 import { TokenRepository } from './token.repository.js';
 import type { Token } from './token.entity.js';
 import { DayOfWeekEnum, TokenRef } from './token.schema.js';
@@ -95,8 +95,8 @@ const RevokeTokenPayload = builder.objectRef<{ token: Token }>('RevokeTokenPaylo
  * them on every field that returns it, as it does for its own unions.
  */
 export const RevokeTokenResult = builder.unionType('RevokeTokenResult', {
-  types: [RevokeTokenPayload, NotFoundError, ForbiddenError, ValidationError],
-  extensions: { pothosErrorTypes: [NotFoundError, ForbiddenError, ValidationError] },
+  types: [RevokeTokenPayload, NotFoundError, ForbiddenError, ValidationError, RateLimitedError],
+  extensions: { pothosErrorTypes: [NotFoundError, ForbiddenError, ValidationError, RateLimitedError] },
 });
 
 const RotateTokenInput = builder.inputType('RotateTokenInput', {
@@ -139,11 +139,13 @@ builder.mutationFields((t) => ({
     description: 'Creates an API token. The secret is in this response and nowhere else, ever.',
     args: { input: t.arg({ type: MintTokenInput, required: true }) },
     errors: {
-      types: [ValidationError, ConflictError, ForbiddenError, NotFoundError],
+      types: [ValidationError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError],
       directResult: true,
       union: { name: 'MintTokenResult' },
     },
     authScopes: { authenticated: true, tokenPermission: 'tokens.create' },
+    rateLimit: 'mint',
+    complexity: 20,
     resolve: async (_root, { input }, ctx) => {
       const teamId = input.teamId == null ? null : parseGlobalId('Team', input.teamId);
       if (input.teamId != null && !teamId) throw new NotFoundError('Team not found');
@@ -158,10 +160,12 @@ builder.mutationFields((t) => ({
     description: 'Changes an active token. Revoked and expired tokens cannot be changed.',
     args: { input: t.arg({ type: UpdateTokenInput, required: true }) },
     errors: {
-      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError],
+      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError, RateLimitedError],
       directResult: true,
       union: { name: 'UpdateTokenResult' },
     },
+    rateLimit: 'change',
+    complexity: 10,
     authScopes: (_root, { input }) => ({
       authenticated: true,
       tokenPermission: 'tokens.update',
@@ -177,18 +181,21 @@ builder.mutationFields((t) => ({
 
   rotateToken: t.field({
     type: RotateTokenPayload,
-    description: 'Gives a token a new secret, keeping everything else; the old one lives for the grace period.',
+    description:
+      "Gives a token a new secret, keeping everything else; the old one lives for the grace period. Only the token's owner, or an API token of its own lineage holding tokens.update.",
     args: { input: t.arg({ type: RotateTokenInput, required: true }) },
     errors: {
-      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError],
+      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError, RateLimitedError],
       directResult: true,
       union: { name: 'RotateTokenResult' },
     },
+    rateLimit: 'mint',
+    complexity: 20,
     authScopes: (_root, { input }) => ({
       authenticated: true,
       tokenPermission: 'tokens.update',
       tokenVisible: input.id,
-      $any: { admin: true, tokenChangeable: input.id },
+      tokenRotatable: input.id,
     }),
     resolve: async (_root, { input }, ctx) => {
       const token = await visibleToken(ctx, input.id);
@@ -200,16 +207,13 @@ builder.mutationFields((t) => ({
     type: ReportLeakedTokensPayload,
     description: 'Anyone may report leaked tokens, without credentials: every live one is revoked at once.',
     args: { input: t.arg({ type: ReportLeakedTokensInput, required: true }) },
-    errors: { types: [ValidationError], directResult: true, union: { name: 'ReportLeakedTokensResult' } },
+    // Limited per client address (it needs no credentials), not per caller.
+    errors: { types: [ValidationError, RateLimitedError], directResult: true, union: { name: 'ReportLeakedTokensResult' } },
+    complexity: (args) => 10 + Math.ceil((args.input?.tokens?.length ?? 0) / 10),
     resolve: async (_root, { input }, ctx) => {
-      try {
-        // Whoever calls, a leak report acts anonymously: revokedBy "leak-report".
-        const tokens = ctx.tokensAs(anonymousActor(ctx.request));
-        return await ctx.leaks.report(input.tokens, ctx.request.clientIp, tokens, new TokenRepository(ctx.em));
-      } catch (error) {
-        if (error instanceof LeakReportRateLimited) throw new RateLimitedError(error.message, error.retryAfterSeconds);
-        throw error;
-      }
+      // Whoever calls, a leak report acts anonymously: revokedBy "leak-report".
+      const tokens = ctx.tokensAs(anonymousActor(ctx.request));
+      return ctx.leaks.report(input.tokens, ctx.request.clientIp, tokens, new TokenRepository(ctx.em));
     },
   }),
 
@@ -222,6 +226,8 @@ builder.mutationFields((t) => ({
       tokenPermission: 'tokens.revoke',
       tokenVisible: input.id,
     }),
+    rateLimit: 'change',
+    complexity: 10,
     resolve: async (_root, { input }, ctx) => {
       const token = await visibleToken(ctx, input.id);
       return { token: await ctx.tokens.revoke(token, input.reason) };

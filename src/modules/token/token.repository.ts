@@ -34,6 +34,14 @@ export type RevocationTarget =
   | { kind: 'team'; teamId: string }
   | { kind: 'lineage'; of: string };
 
+export interface ClampedToken {
+  id: string;
+  prefix: string;
+  ownerId: string;
+  teamId: string | null;
+  previousExpiresAt: Date | null;
+}
+
 export interface RevokedToken {
   id: string;
   secretHash: string;
@@ -77,12 +85,20 @@ export class TokenRepository {
     return snapshotOfToken(token, token.owner.getEntity(), { lineage, ownerTeamRole });
   }
 
-  /** The token a secret belongs to, current or retired, and whether that secret is still live. */
-  async findLiveBySecretHash(secretHash: string, now: Date): Promise<Token | null> {
-    const token = await this.em.findOne(Token, { secretHash });
-    if (token) return token;
-    const retired = await this.em.findOne(RetiredSecretSchema, { secretHash, validUntil: { $gt: now } });
-    return retired ? this.em.findOne(Token, { id: retired.token }) : null;
+  /**
+   * The live (not revoked) tokens that any of these secret digests belongs to: as its current
+   * secret, or as a retired one still in its grace period. One statement, however many digests.
+   */
+  async liveTokenIdsBySecretHashes(secretHashes: readonly string[], now: Date): Promise<string[]> {
+    const rows = await this.em.getConnection().execute<{ id: string }[]>(
+      `select t.id from tokens t where t.revoked_at is null and t.secret_hash in (?)
+       union
+       select t.id from retired_secrets r join tokens t on t.id = r.token_id
+       where t.revoked_at is null and r.valid_until > ? and r.secret_hash in (?)`,
+      [[...secretHashes], now, [...secretHashes]],
+      'all',
+    );
+    return rows.map((row) => row.id);
   }
 
   /** One page, newest first, and whether more follow. */
@@ -145,6 +161,55 @@ export class TokenRepository {
       ownerId: row.owner_id,
       teamId: row.team_id,
     }));
+  }
+
+  /**
+   * A token's lineage never outlives any of its members: brings every live descendant whose
+   * expiry is later (or unset) down to `expiresAt`, inside the caller's transaction. Returns the
+   * tokens it changed, with their previous expiry.
+   */
+  async clampDescendantsExpiry(ancestorId: string, expiresAt: Date, at: Date): Promise<ClampedToken[]> {
+    const rows = await this.em.getConnection().execute<
+      { id: string; prefix: string; owner_id: string; team_id: string | null; previous: Date | string | null }[]
+    >(
+      `update tokens as t set expires_at = ?, updated_at = ?
+       from (
+         select id, expires_at from tokens
+         where ancestor_ids @> array[?]::uuid[] and revoked_at is null and (expires_at is null or expires_at > ?)
+         for update
+       ) as old
+       where t.id = old.id
+       returning t.id, t.prefix, t.owner_id, t.team_id, old.expires_at as previous`,
+      [expiresAt, at, ancestorId, expiresAt],
+      'all',
+      this.em.getTransactionContext(),
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      prefix: row.prefix,
+      ownerId: row.owner_id,
+      teamId: row.team_id,
+      previousExpiresAt: row.previous === null ? null : new Date(row.previous),
+    }));
+  }
+
+  /**
+   * The state of the API token minting a child, read under a share lock held until the mint
+   * commits: a concurrent revocation or shortened expiry of the parent waits for the mint (and then
+   * reaches the child), or the mint sees it.
+   */
+  async lockAsParent(parentId: string): Promise<{ expiresAt: Date | null; revokedAt: Date | null } | null> {
+    const [row] = await this.em.getConnection().execute<{ expires_at: Date | string | null; revoked_at: Date | string | null }[]>(
+      `select expires_at, revoked_at from tokens where id = ? for share`,
+      [parentId],
+      'all',
+      this.em.getTransactionContext(),
+    );
+    if (!row) return null;
+    return {
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+      revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    };
   }
 
   private async lineageOf(token: Token): Promise<string[][]> {

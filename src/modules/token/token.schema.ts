@@ -1,11 +1,12 @@
 import { builder } from '../../builder.js';
 import { isAdmin } from '../../auth/principal.js';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
 import { parseGlobalId } from '../../global-id.js';
 import { BadUserInputError, nullIfHidden } from '../common/errors.js';
 import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
 import type { TokenListFilter } from './token.repository.js';
-import { connectionOf, encodeKeysetCursor, pageArguments, PAGE_SIZE, type ConnectionShape } from '../common/keyset-page.js';
+import { connectionOf, COUNT_COMPLEXITY, encodeKeysetCursor, pageArguments, pageComplexity, PAGE_SIZE, type ConnectionShape } from '../common/keyset-page.js';
 
 export const TokenStatusEnum = builder.enumType('TokenStatus', {
   values: {
@@ -117,6 +118,7 @@ export const TokenRef = builder.node('Token', {
     children: t.field({
       type: ['Token'],
       description: 'The tokens this one minted, newest first. Revoking it revokes them (and theirs).',
+      complexity: { field: 2, multiplier: 10 },
       resolve: (token, _args, ctx) => ctx.loaders.childrenOf.load(token.id),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -140,6 +142,7 @@ export const TokenConnection = builder.connectionObject(
     fields: (t) => ({
       totalCount: t.int({
         description: 'How many tokens match, across all pages.',
+        complexity: COUNT_COMPLEXITY,
         resolve: (connection) => (connection as unknown as ConnectionShape<Token>).totalCount(),
       }),
     }),
@@ -162,6 +165,7 @@ builder.queryFields((t) => ({
   tokens: t.field({
     type: TokenConnection,
     description: "The caller's tokens, newest first. `search` matches the name or the display prefix.",
+    complexity: pageComplexity,
     args: {
       first: t.arg.int({ description: `1-${PAGE_SIZE.max}, default ${PAGE_SIZE.default}` }),
       after: t.arg.string(),
@@ -170,11 +174,11 @@ builder.queryFields((t) => ({
       tag: t.arg.string(),
     },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
-    resolve: (_root, args, ctx) => {
+    resolve: (_root, args, ctx, info) => {
       const principal = ctx.principal!;
       // An API token lists what it manages: itself and its descendants.
       const scope = principal.token ? { lineageOf: principal.token.id } : { ownerId: principal.user.id };
-      return tokenPage(ctx, scope, args);
+      return tokenPage(ctx, scope, args, info);
     },
   }),
 }));
@@ -195,6 +199,7 @@ export async function tokenPage(
   ctx: Context,
   scope: Omit<TokenListFilter, 'includeInactive' | 'now' | 'search' | 'tag'>,
   args: PageArgs,
+  info: GraphQLResolveInfo,
 ): Promise<never> {
   const { first, after } = pageArguments(args);
   if (args.search && args.search.length > 200) {
@@ -207,11 +212,15 @@ export async function tokenPage(
     tag: args.tag,
     now: ctx.clock(),
   };
-  const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
-  for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
-  const connection = connectionOf(tokens, (token) => encodeKeysetCursor(token.createdAt, token.id), { hasNextPage, after }, () =>
-    ctx.tokens.count(filter),
-  );
+  const fetch = async () => {
+    const { tokens, hasNextPage } = await ctx.tokens.list(filter, first, after);
+    for (const token of tokens) ctx.loaders.tokenById.prime(token.id, token);
+    return connectionOf(tokens, (token) => encodeKeysetCursor(token.createdAt, token.id), { hasNextPage, after }, () => ctx.tokens.count(filter));
+  };
+  // In a query, the same page reached again (a team's tokens through each of its tokens) is one
+  // fetch. A mutation's later fields must see its earlier changes, so there each fetch is fresh.
+  const key = `tokens:${JSON.stringify({ ...filter, now: undefined, first, after: args.after ?? null })}`;
+  const connection = info.operation.operation === 'query' ? await ctx.loaders.once(key, fetch) : await fetch();
   // The connection plugin's shape has no totalCount; the TokenConnection type adds it.
   return connection as never;
 }
@@ -220,27 +229,31 @@ builder.objectField('Team', 'tokens', (t) =>
   t.field({
     type: TokenConnection,
     description: "Owners see every team token; members see their own; an API token, what it manages.",
+    complexity: pageComplexity,
     args: {
       first: t.arg.int({ description: `1-${PAGE_SIZE.max}, default ${PAGE_SIZE.default}` }),
       after: t.arg.string(),
       includeInactive: t.arg.boolean({ defaultValue: false }),
     },
     authScopes: { tokenPermission: 'tokens.read' },
-    resolve: async (team, args, ctx) => {
+    resolve: async (team, args, ctx, info) => {
       const principal = ctx.principal!;
-      if (principal.token) return tokenPage(ctx, { teamId: team.id, lineageOf: principal.token.id }, args);
+      if (principal.token) return tokenPage(ctx, { teamId: team.id, lineageOf: principal.token.id }, args, info);
       const owner = isAdmin(principal) || (await ctx.loaders.membership.load(team.id))?.role === 'OWNER';
-      return tokenPage(ctx, owner ? { teamId: team.id } : { teamId: team.id, ownerId: principal.user.id }, args);
+      return tokenPage(ctx, owner ? { teamId: team.id } : { teamId: team.id, ownerId: principal.user.id }, args, info);
     },
   }),
 );
 
 const EXPIRING_DAYS = { defaultValue: 7, description: '1-366' };
+/** Up to 100 tokens, in one query. */
+const EXPIRING_COMPLEXITY = { field: 5, multiplier: 100 };
 
 builder.queryField('tokensExpiringSoon', (t) =>
   t.field({
     type: [TokenRef],
     description: "The caller's active tokens that expire within `days`, soonest first (at most 100).",
+    complexity: EXPIRING_COMPLEXITY,
     args: { days: t.arg.int(EXPIRING_DAYS) },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
     resolve: (_root, { days }, ctx) => {
@@ -255,6 +268,7 @@ builder.objectField('Team', 'tokensExpiringSoon', (t) =>
   t.field({
     type: [TokenRef],
     description: "The team's active tokens that expire within `days`, soonest first; for owners.",
+    complexity: EXPIRING_COMPLEXITY,
     args: { days: t.arg.int(EXPIRING_DAYS) },
     authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team }),
     resolve: (team, { days }, ctx) => ctx.tokens.expiringSoon({ teamId: team.id }, days ?? 7),

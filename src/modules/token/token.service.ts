@@ -13,6 +13,7 @@ import { LIMITS, validateTokenFields, type TokenFields, type TokenFieldsInput } 
 import { narrowingProblems } from './token.narrowing.js';
 import {
   TokenRepository,
+  type ClampedToken,
   type RevocationTarget,
   type RevokedToken,
   type TokenListFilter,
@@ -104,6 +105,7 @@ export class TokenService {
     });
     try {
       await fork.transactional(async (tx) => {
+        if (plan.parent) await this.assertParentStillAllows(new TokenRepository(tx), plan.parent.id, token.expiresAt);
         tx.persist(token);
         await tx.flush();
         await writeAudit(tx, this.actor, now, [
@@ -138,6 +140,7 @@ export class TokenService {
     }
 
     let changed: number;
+    const clamped: ClampedToken[] = [];
     try {
       changed = await this.em.transactional(async (tx) => {
         // Conditional on the token still being active, so a concurrent revocation wins.
@@ -148,13 +151,19 @@ export class TokenService {
         );
         if (count > 0) {
           await writeAudit(tx, this.actor, now, [{ ...this.target(token), action: 'TOKEN_UPDATED', changes: diff(token, fields) }]);
+          // A sooner expiry reaches the tokens this one minted, in the same transaction.
+          if (fields.expiresAt) clamped.push(...(await this.clampDescendants(tx, token, fields.expiresAt, now)));
         }
         return count;
       });
     } catch (error) {
       throw this.nameConflictOr(error, fields.name ?? token.name, token.team !== null);
     }
-    if (changed > 0) this.events({ type: 'UPDATED', tokenId: token.id, prefix: token.prefix, at: now });
+    if (changed > 0) {
+      for (const affected of [{ id: token.id, prefix: token.prefix }, ...clamped]) {
+        this.events({ type: 'UPDATED', tokenId: affected.id, prefix: affected.prefix, at: now });
+      }
+    }
     await this.em.refresh(token);
     if (changed === 0) this.assertChangeable(token, now);
     return token;
@@ -260,15 +269,7 @@ export class TokenService {
       tx,
       this.actor,
       at,
-      revoked.map((t) => ({
-        action: 'TOKEN_REVOKED' as const,
-        targetType: 'TOKEN' as const,
-        targetId: t.id,
-        tokenId: t.id,
-        ownerId: t.ownerId,
-        teamId: t.teamId,
-        changes: { reason },
-      })),
+      revoked.map((t) => ({ ...auditTarget(t), action: 'TOKEN_REVOKED' as const, changes: { reason } })),
     );
     return revoked;
   }
@@ -311,13 +312,7 @@ export class TokenService {
 
   /** Whose token it is, for the audit trail. */
   private target(token: Token) {
-    return {
-      targetType: 'TOKEN' as const,
-      targetId: token.id,
-      tokenId: token.id,
-      ownerId: token.owner.id,
-      teamId: token.team?.id ?? null,
-    };
+    return auditTarget({ id: token.id, ownerId: token.owner.id, teamId: token.team?.id ?? null });
   }
 
   private expiryPolicy(now: Date) {
@@ -404,6 +399,34 @@ export class TokenService {
     if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
   }
 
+  /** Descendants expiring later than their ancestor's new expiry are brought down to it, each audited. */
+  private async clampDescendants(tx: EntityManager, token: Token, expiresAt: Date, now: Date): Promise<ClampedToken[]> {
+    const clamped = await new TokenRepository(tx).clampDescendantsExpiry(token.id, expiresAt, now);
+    await writeAudit(
+      tx,
+      this.actor,
+      now,
+      clamped.map((child) => ({
+        ...auditTarget(child),
+        action: 'TOKEN_UPDATED' as const,
+        changes: { expiresAt: { from: child.previousExpiresAt, to: expiresAt }, reason: 'an ancestor expires sooner' },
+      })),
+    );
+    return clamped;
+  }
+
+  /** Checked again under lock inside the mint: the parent may have been revoked or shortened meanwhile. */
+  private async assertParentStillAllows(repository: TokenRepository, parentId: string, expiresAt: Date | null): Promise<void> {
+    const parent = await repository.lockAsParent(parentId);
+    if (!parent || parent.revokedAt) throw new ConflictError('The API token minting this one was revoked meanwhile');
+    if (parent.expiresAt && (expiresAt === null || expiresAt > parent.expiresAt)) {
+      throw ValidationError.forField(
+        ['expiresAt'],
+        `a child token cannot outlive its parent: the expiry must be no later than ${parent.expiresAt.toISOString()}`,
+      );
+    }
+  }
+
   private assertWithinParentExpiry(expiresAt: Date | null, parent: TokenSnapshot): void {
     if (parent.expiresAt === null) return;
     if (expiresAt === null || expiresAt.getTime() > parent.expiresAt) {
@@ -437,6 +460,11 @@ export class TokenService {
     }
     return error;
   }
+}
+
+/** A token as the target of an audit event, with whose it is (who may read the event). */
+function auditTarget(token: { id: string; ownerId: string; teamId: string | null }) {
+  return { targetType: 'TOKEN' as const, targetId: token.id, tokenId: token.id, ownerId: token.ownerId, teamId: token.teamId };
 }
 
 /** What a new token was given, for its TOKEN_MINTED event (never the secret or its digest). */

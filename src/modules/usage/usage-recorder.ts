@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
 import type { UsageEvent } from './usage-event.entity.js';
+import { isDatabaseUnavailable } from '../../db/availability.js';
 
 /** A use of a token, as the verifier sees it: the event's own fields, before it has an id or a report. */
 export interface UsageEventDraft
@@ -37,6 +38,8 @@ export interface UsageRecorderOptions {
 }
 
 const PRUNE_BATCH = 1_000;
+/** Flushes and pruning are not requests: they may outlast DATABASE_STATEMENT_TIMEOUT_MS. */
+const BACKGROUND_STATEMENT_TIMEOUT_MS = 60_000;
 
 /**
  * Keeps usage writes off the request path: events wait in memory and go to PostgreSQL in
@@ -54,6 +57,8 @@ export class UsageRecorder {
   /** A flush by size is already queued: more events while it runs need no other. */
   private sizeFlushQueued = false;
   private readonly maxBuffered: number;
+  /** Events given up on since start: refused by the database, or beyond the buffer during an outage. */
+  private droppedCount = 0;
 
   constructor(
     private readonly orm: MikroORM,
@@ -121,6 +126,11 @@ export class UsageRecorder {
     return this.events.length + this.reports.length;
   }
 
+  /** How many events were given up on since start (each one logged). */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
   /** Writes everything waiting. Flushes never overlap; each waits for the one before. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.writePending());
@@ -162,33 +172,78 @@ export class UsageRecorder {
       this.inFlight.add(event.id);
     }
     try {
-      await this.orm.em.getConnection().transactional(async (trx) => {
-        // Through the driver with bound arrays, not connection.execute(): see writeStatements.
-        // A backlog (after an outage, or at shutdown) goes in batch-sized statements, never one
-        // huge one; every event is in before any report, which may be about any of them.
-        const size = this.options.flushBatch;
-        const batches: [PendingEvent[], UsageReport[]][] = [];
-        for (let i = 0; i < events.length; i += size) batches.push([events.slice(i, i + size), []]);
-        for (let i = 0; i < reports.length; i += size) batches.push([[], reports.slice(i, i + size)]);
-        for (const [eventBatch, reportBatch] of batches) {
-          for (const [sql, params] of writeStatements(eventBatch, reportBatch)) await trx.raw(sql, params as Knex.RawBinding[]);
-        }
-      });
-    } catch (error) {
-      // Keep them for the next attempt, oldest first, within the bound.
-      for (const event of events) this.waiting.set(event.id, event);
-      this.events = [...events, ...this.events];
-      this.reports = [...reports, ...this.reports];
-      const overflow = this.events.length - this.maxBuffered;
-      if (overflow > 0) {
-        for (const dropped of this.events.splice(0, overflow)) this.waiting.delete(dropped.id);
-        this.logger.error({ dropped: overflow }, 'usage buffer full while the database is unavailable: oldest events dropped');
-      }
-      this.logger.warn({ err: error, waiting: this.events.length }, 'usage flush failed; will retry');
+      // Every event is in before any report, which may be about any of them.
+      const unwritten = [...(await this.writeIsolating(events, [])), ...(await this.writeIsolating([], reports))];
+      if (unwritten.length > 0) this.requeue(unwritten.filter(isEvent), unwritten.filter((item) => !isEvent(item)) as UsageReport[]);
     } finally {
       for (const event of events) this.inFlight.delete(event.id);
     }
   }
+
+  /**
+   * Writes a batch; when the database refuses it for what it holds (a value it cannot store, a
+   * token deleted meanwhile), splits it in halves until the refused items stand alone, writes all
+   * the others and drops those, logged and counted. One bad event never stops the rest. Returns
+   * what could not be written because the database is unreachable: kept for the next attempt.
+   */
+  private async writeIsolating(events: PendingEvent[], reports: UsageReport[]): Promise<(PendingEvent | UsageReport)[]> {
+    if (events.length === 0 && reports.length === 0) return [];
+    try {
+      await this.write(events, reports);
+      return [];
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        this.logger.warn({ err: error, waiting: events.length + reports.length + this.events.length }, 'usage flush failed: the database is unavailable; will retry');
+        return [...events, ...reports];
+      }
+      if (events.length + reports.length === 1) {
+        this.droppedCount += 1;
+        this.logger.error(
+          { err: error, dropped: 1, droppedTotal: this.droppedCount, tokenId: events[0]?.tokenId },
+          'usage flush: the database refused a usage event; dropped it and kept the rest',
+        );
+        return [];
+      }
+      const half = (list: unknown[]) => Math.ceil(list.length / 2);
+      const left = await this.writeIsolating(events.slice(0, half(events)), reports.slice(0, half(reports)));
+      // Unreachable now: do not try the other half, it waits for the next attempt too.
+      if (left.length > 0) return [...events, ...reports];
+      return this.writeIsolating(events.slice(half(events)), reports.slice(half(reports)));
+    }
+  }
+
+  private async write(events: PendingEvent[], reports: UsageReport[]): Promise<void> {
+    await this.orm.em.getConnection().transactional(async (trx) => {
+      // Background work may take longer than a request's statement timeout allows.
+      await trx.raw(`set local statement_timeout = ${BACKGROUND_STATEMENT_TIMEOUT_MS}`);
+      // Through the driver with bound arrays, not connection.execute(): see writeStatements.
+      // A backlog (after an outage, or at shutdown) goes in batch-sized statements, never one huge one.
+      const size = this.options.flushBatch;
+      for (let i = 0; i < events.length; i += size) {
+        for (const [sql, params] of writeStatements(events.slice(i, i + size), [])) await trx.raw(sql, params as Knex.RawBinding[]);
+      }
+      for (let i = 0; i < reports.length; i += size) {
+        for (const [sql, params] of writeStatements([], reports.slice(i, i + size))) await trx.raw(sql, params as Knex.RawBinding[]);
+      }
+    });
+  }
+
+  /** Keeps what the database could not take for the next attempt, oldest first, within the bound. */
+  private requeue(events: PendingEvent[], reports: UsageReport[]): void {
+    for (const event of events) this.waiting.set(event.id, event);
+    this.events = [...events, ...this.events];
+    this.reports = [...reports, ...this.reports];
+    const overflow = this.events.length - this.maxBuffered;
+    if (overflow > 0) {
+      for (const dropped of this.events.splice(0, overflow)) this.waiting.delete(dropped.id);
+      this.droppedCount += overflow;
+      this.logger.error({ dropped: overflow, droppedTotal: this.droppedCount }, 'usage buffer full while the database is unavailable: oldest events dropped');
+    }
+  }
+}
+
+function isEvent(item: PendingEvent | UsageReport): item is PendingEvent {
+  return 'tokenId' in item;
 }
 
 /** SQL and one array per `?`. */

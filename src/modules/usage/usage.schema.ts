@@ -3,9 +3,6 @@ import { BadUserInputError } from '../common/errors.js';
 import {
   MAX_PERIOD_DAYS,
   MAX_TOP_ENDPOINTS,
-  periodEnding,
-  usageStats,
-  WHOLE_SCOPE,
   type BlockReasonCount,
   type DailyUsage,
   type EndpointCount,
@@ -50,6 +47,7 @@ const UsageStatsRef = builder.objectRef<UsageStats>('UsageStats').implement({
     topEndpoints: t.field({
       type: [EndpointUsageRef],
       args: { limit: t.arg.int({ defaultValue: 5, description: `1-${MAX_TOP_ENDPOINTS}` }) },
+      complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.limit ?? 5, 1), MAX_TOP_ENDPOINTS) }),
       resolve: (stats, { limit }) => {
         const count = limit ?? 5;
         if (!Number.isInteger(count) || count < 1 || count > MAX_TOP_ENDPOINTS) {
@@ -59,9 +57,25 @@ const UsageStatsRef = builder.objectRef<UsageStats>('UsageStats').implement({
       },
     }),
     blockReasons: t.field({ type: [BlockReasonCountRef], resolve: (stats) => stats.blockReasons }),
-    daily: t.field({ type: [DailyUsageRef], description: 'One row per day of the period, zero-filled.', resolve: (stats) => stats.daily }),
+    daily: t.field({
+      type: [DailyUsageRef],
+      description: 'One row per day of the period, zero-filled.',
+      // Up to 30 rows for each 30 days the enclosing usage field counts.
+      complexity: { field: 1, multiplier: 30 },
+      resolve: (stats) => stats.daily,
+    }),
   }),
 });
+
+/**
+ * Usage figures are aggregates over events, the dearest reads in the schema, and a longer period
+ * means more events to read and more days to return: what they select counts once per 30 days.
+ */
+const periodFactor = (days: number | null | undefined) =>
+  typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= MAX_PERIOD_DAYS ? Math.ceil(days / 30) : Math.ceil(MAX_PERIOD_DAYS / 30);
+const TOKEN_USAGE_COMPLEXITY = (args: { days?: number | null }) => ({ field: 20, multiplier: periodFactor(args.days ?? 30) });
+/** A whole owner's or team's events, in a query of its own (once per scope and period in a request). */
+const SCOPE_USAGE_COMPLEXITY = (args: { days?: number | null }) => ({ field: 100, multiplier: periodFactor(args.days ?? 30) });
 
 const DAYS = { defaultValue: 30, description: `1-${MAX_PERIOD_DAYS} UTC days, today included` };
 
@@ -73,15 +87,16 @@ function checkedDays(days: number | null | undefined): number {
   return value;
 }
 
-async function wholeScopeStats(ctx: Context, scope: UsageScope, days: number): Promise<UsageStats> {
-  const stats = await usageStats(ctx.em, scope, periodEnding(ctx.clock(), days));
-  return stats.get(WHOLE_SCOPE)!;
+function wholeScopeStats(ctx: Context, scope: Exclude<UsageScope, { kind: 'tokens' }>, days: number): Promise<UsageStats> {
+  return ctx.loaders.usageOfScope.load({ scope, days });
 }
 
 builder.objectField('Token', 'usage', (t) =>
   t.field({
     type: UsageStatsRef,
     description: 'How this token has been used.',
+    // Batched per page (one aggregate query), but it scans the page's events.
+    complexity: TOKEN_USAGE_COMPLEXITY,
     args: { days: t.arg.int(DAYS) },
     resolve: (token, { days }, ctx) => ctx.loaders.usageOfToken(checkedDays(days)).load(token.id),
   }),
@@ -91,6 +106,7 @@ builder.objectField('Viewer', 'usage', (t) =>
   t.field({
     type: UsageStatsRef,
     description: "All of the viewer's tokens together.",
+    complexity: SCOPE_USAGE_COMPLEXITY,
     args: { days: t.arg.int(DAYS) },
     authScopes: { tokenPermission: 'tokens.read' },
     resolve: (viewer, { days }, ctx) => wholeScopeStats(ctx, { kind: 'owner', userId: viewer.user.id }, checkedDays(days)),
@@ -101,6 +117,7 @@ builder.objectField('Team', 'usage', (t) =>
   t.field({
     type: UsageStatsRef,
     description: "All of the team's tokens together; for the team's owners.",
+    complexity: SCOPE_USAGE_COMPLEXITY,
     args: { days: t.arg.int(DAYS) },
     // Like Viewer.usage and Team.tokens: an API token must hold tokens.read itself.
     authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team }),

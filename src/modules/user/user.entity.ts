@@ -13,6 +13,11 @@ export class User {
   name: string | null = null;
   permissions: string[] = [];
   isAdmin = false;
+  /**
+   * The issue time (`iat`) of the session the claims above came from; null when it had none. Only a
+   * session issued no earlier may change them, so a stale session cannot undo a newer one.
+   */
+  claimsIssuedAt: Date | null = null;
   createdAt!: Date;
   updatedAt!: Date;
 
@@ -35,6 +40,7 @@ export const UserSchema = new EntitySchema<User>({
     name: { type: 'text', nullable: true },
     permissions: { type: 'text[]', defaultRaw: `'{}'` },
     isAdmin: { type: 'boolean', default: false },
+    claimsIssuedAt: { type: 'Date', columnType: 'timestamptz(3)', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz(3)' },
     updatedAt: { type: 'Date', columnType: 'timestamptz(3)' },
   },

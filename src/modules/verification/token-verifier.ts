@@ -10,6 +10,9 @@ import type { RateLimits } from './rate-limits.js';
 import { ipAllowed, withinTimeWindow } from './restrictions.js';
 import type { VerificationCache } from './verification-cache.js';
 import type { Outcome, Verification, VerificationRequest } from './verification.js';
+import { sanitizeText } from '../../text.js';
+import { isDatabaseUnavailable } from '../../db/availability.js';
+import { METADATA_LIMITS } from './verification.input.js';
 
 export interface TokenVerifierDependencies {
   orm: MikroORM;
@@ -19,6 +22,9 @@ export interface TokenVerifierDependencies {
   rateLimits: RateLimits;
   usage: UsageRecorder;
 }
+
+/** After the database failed to answer, how long to serve stale entries before asking it again. */
+const UNREACHABLE_BACKOFF_MS = 1_000;
 
 interface Refusal {
   outcome: Outcome;
@@ -39,6 +45,8 @@ export class TokenVerifier {
    * state back into the cache when it finishes after it.
    */
   private epoch = 0;
+  /** Until when (performance.now()) stale entries are answered without asking the database first. */
+  private unreachableUntil = 0;
 
   constructor(private readonly deps: TokenVerifierDependencies) {}
 
@@ -184,6 +192,11 @@ export class TokenVerifier {
   private lookup(secretHash: string): Promise<TokenSnapshot | null> | TokenSnapshot | null {
     const cached = this.deps.cache.get(secretHash);
     if (cached !== undefined) return cached;
+    // Just seen unreachable: answer from a stale entry at once rather than wait on the database again.
+    if (performance.now() < this.unreachableUntil) {
+      const stale = this.deps.cache.stale(secretHash);
+      if (stale) return stale;
+    }
     let pending = this.loading.get(secretHash);
     if (!pending) {
       pending = this.load(secretHash).finally(() => this.loading.delete(secretHash));
@@ -194,7 +207,17 @@ export class TokenVerifier {
 
   private async load(secretHash: string): Promise<TokenSnapshot | null> {
     const epoch = this.epoch;
-    const snapshot = await new TokenRepository(this.deps.orm.em.fork()).snapshotBySecretHash(secretHash);
+    let snapshot: TokenSnapshot | null;
+    try {
+      snapshot = await new TokenRepository(this.deps.orm.em.fork()).snapshotBySecretHash(secretHash);
+    } catch (error) {
+      // A token verified recently keeps verifying through an outage, for the stale window.
+      const stale = isDatabaseUnavailable(error) ? this.deps.cache.stale(secretHash) : undefined;
+      if (!stale) throw error;
+      this.unreachableUntil = performance.now() + UNREACHABLE_BACKOFF_MS;
+      return stale;
+    }
+    this.unreachableUntil = 0;
     if (epoch === this.epoch) this.deps.cache.remember(secretHash, snapshot);
     return snapshot;
   }
@@ -229,10 +252,11 @@ function usageEvent(
   return {
     tokenId: token.id,
     occurredAt: now,
-    endpoint: clip(request.endpoint, 512),
-    method: clip(request.method, 16),
-    clientIp: clip(request.clientIp, 64),
-    userAgent: clip(request.userAgent, 512),
+    // Cleaned here too: API tokens calling Keymint itself reach this with what their request said.
+    endpoint: sanitizeText(request.endpoint, METADATA_LIMITS.endpoint),
+    method: sanitizeText(request.method, METADATA_LIMITS.method),
+    clientIp: sanitizeText(request.clientIp, 64),
+    userAgent: sanitizeText(request.userAgent, METADATA_LIMITS.userAgent),
     outcome,
     blocked: outcome !== 'VALID',
     blockReason,
@@ -240,6 +264,3 @@ function usageEvent(
   };
 }
 
-function clip(value: string | null | undefined, length: number): string | null {
-  return value ? value.slice(0, length) : null;
-}

@@ -1,18 +1,24 @@
 import { isValidPermission } from '../../auth/permissions.js';
 import { ValidationError, type FieldProblem } from '../common/errors.js';
+import { sanitizeText, unstorableText } from '../../text.js';
+import { parseAddress } from './restrictions.js';
 import type { VerificationRequest } from './verification.js';
 import type { UsageReport } from '../usage/usage-recorder.js';
 
 /**
  * Input checks shared by GraphQL and the REST routes: the same limits whichever door a resource
- * server uses. Strings are bounded so that a caller cannot make usage events arbitrarily large.
+ * server uses. What the resource server itself chose (the token, its server id, the permissions it
+ * requires, the client address) must be right or is refused; what it merely passes on from its own
+ * client (endpoint, method, user agent) is cleaned of control characters and cut to
+ * METADATA_LIMITS, since a strange user agent is no reason to refuse a verification.
  */
 
 export interface VerifyInput extends VerificationRequest {
   token: string;
 }
 
-const TEXT_LIMITS = { serverId: 128, clientIp: 64, endpoint: 512, method: 16, userAgent: 512, token: 512 } as const;
+const TEXT_LIMITS = { serverId: 128, clientIp: 64, token: 512 } as const;
+export const METADATA_LIMITS = { endpoint: 512, method: 16, userAgent: 512 } as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function validateVerifyInput(input: Record<string, unknown>): VerifyInput {
@@ -31,7 +37,20 @@ export function validateVerifyInput(input: Record<string, unknown>): VerifyInput
       problems.push({ path: [field], message: `${field} must be at most ${TEXT_LIMITS[field]} characters` });
       return null;
     }
+    if (unstorableText(value)) {
+      problems.push({ path: [field], message: `${field} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)` });
+      return null;
+    }
     return value;
+  };
+  const metadata = (field: keyof typeof METADATA_LIMITS): string | null => {
+    const value = input[field];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') {
+      problems.push({ path: [field], message: `${field} must be a string` });
+      return null;
+    }
+    return sanitizeText(value, METADATA_LIMITS[field]);
   };
   const token = text('token', true);
   const required = input.requiredPermissions;
@@ -48,14 +67,18 @@ export function validateVerifyInput(input: Record<string, unknown>): VerifyInput
       requiredPermissions = required as string[];
     }
   }
+  const clientIp = text('clientIp');
+  if (clientIp !== null && !parseAddress(clientIp)) {
+    problems.push({ path: ['clientIp'], message: 'clientIp must be an IPv4 or IPv6 address' });
+  }
   const request = {
     token: token ?? '',
     requiredPermissions,
     serverId: text('serverId'),
-    clientIp: text('clientIp'),
-    endpoint: text('endpoint'),
-    method: text('method'),
-    userAgent: text('userAgent'),
+    clientIp,
+    endpoint: metadata('endpoint'),
+    method: metadata('method'),
+    userAgent: metadata('userAgent'),
   };
   if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
   return request;

@@ -2,7 +2,8 @@ import { builder } from '../../builder.js';
 import { BadUserInputError, NotFoundError, ValidationError } from '../common/errors.js';
 import { OUTCOMES } from './verification.js';
 import { viewOf, type TokenVerificationView } from './verification-view.js';
-import { validateUsageReport, validateVerifyInput } from './verification.input.js';
+import { METADATA_LIMITS, validateUsageReport, validateVerifyInput } from './verification.input.js';
+import { SANITIZED_TEXT } from '../../graphql/text-input.plugin.js';
 
 export const VerificationOutcomeEnum = builder.enumType('VerificationOutcome', {
   description: 'Why a token was accepted or refused. Checked in this order after MALFORMED and NOT_FOUND.',
@@ -15,10 +16,16 @@ const VerifyTokenInput = builder.inputType('VerifyTokenInput', {
     token: t.string({ required: true }),
     requiredPermissions: t.stringList({ description: 'Each must be contained in the token’s permissions.' }),
     serverId: t.string({ description: 'Required to accept a token bound to a server.' }),
-    clientIp: t.string({ description: 'Required to accept an IP-restricted token.' }),
-    endpoint: t.string(),
-    method: t.string(),
-    userAgent: t.string(),
+    clientIp: t.string({ description: 'The client’s IPv4 or IPv6 address. Required to accept an IP-restricted token.' }),
+    endpoint: t.string({
+      description: `The path the client asked for. Control characters are removed; cut to ${METADATA_LIMITS.endpoint} characters.`,
+      extensions: SANITIZED_TEXT,
+    }),
+    method: t.string({ description: `The HTTP method, cut to ${METADATA_LIMITS.method} characters.`, extensions: SANITIZED_TEXT }),
+    userAgent: t.string({
+      description: `The client’s user agent. Control characters are removed; cut to ${METADATA_LIMITS.userAgent} characters.`,
+      extensions: SANITIZED_TEXT,
+    }),
   }),
 });
 

@@ -1,0 +1,42 @@
+import { GraphQLError } from 'graphql';
+import { maskError as yogaMaskError, type Plugin, type YogaServerOptions } from 'graphql-yoga';
+import { RETRY_AFTER_SECONDS, unavailability } from '../db/availability.js';
+import { ServiceUnavailableError } from '../modules/common/errors.js';
+import { redactSecrets } from '../redaction.js';
+
+/**
+ * What a caller sees of a failure that is not theirs. An outage (the database unreachable, or a
+ * statement over its timeout) is SERVICE_UNAVAILABLE with HTTP 503 and Retry-After, so clients and
+ * load balancers retry; anything else unexpected stays masked ("Unexpected error.") and is logged
+ * with the request id.
+ */
+export const maskedErrors: NonNullable<YogaServerOptions<object, object>['maskedErrors']> = {
+  maskError: (error, message, isDev) => (unavailability(error) ? new ServiceUnavailableError(RETRY_AFTER_SECONDS) : yogaMaskError(error, message, isDev)),
+};
+
+/**
+ * Errors about the request itself, as the caller gets them. graphql-js quotes the offending value
+ * in parse, validation and variable errors ("got invalid value ..."), and a caller may paste a
+ * token where it does not belong: such a value is never echoed back. And a variable that does not
+ * coerce is the caller's mistake like any other: BAD_USER_INPUT, not an error without a code.
+ */
+/** What graphql-js says when a variable does not coerce, or when too many do not. */
+const VARIABLE_ERROR = /^(Variable "\$|Too many errors processing variables)/;
+
+export function tidyRequestErrors(): Plugin {
+  return {
+    onResultProcess({ result }) {
+      for (const single of Array.isArray(result) ? result : [result]) {
+        const errors = (single as { errors?: readonly GraphQLError[] } | null)?.errors;
+        for (const error of errors ?? []) {
+          if (!(error instanceof GraphQLError)) continue;
+          const redacted = redactSecrets(error.message);
+          if (redacted !== error.message) error.message = redacted;
+          if (error.extensions.code === undefined && error.path === undefined && VARIABLE_ERROR.test(error.message)) {
+            (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+          }
+        }
+      }
+    },
+  };
+}
