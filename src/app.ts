@@ -13,7 +13,8 @@ import { SessionVerifier } from './auth/session-verifier.js';
 import { createContext, type Context } from './context.js';
 import { schema } from './schema.js';
 import { UsageRecorder } from './modules/usage/usage-recorder.js';
-import { memoryLimiters, RateLimits, redisLimiters } from './modules/verification/rate-limits.js';
+import { RateLimits } from './modules/verification/rate-limits.js';
+import { memoryLimiters, redisLimiters } from './limits/limiters.js';
 import { connectRedis } from './cluster/redis.js';
 import { LocalTokenEventBus, RedisTokenEventBus, type TokenEventBus } from './cluster/token-event-bus.js';
 import { TokenVerifier } from './modules/verification/token-verifier.js';
@@ -70,8 +71,8 @@ export interface App {
 }
 
 const READY_TIMEOUT_MS = 2_000;
+const MAX_GRAPHQL_BODY_BYTES = 1024 * 1024;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
-const LEAK_REPORTS_PER_MINUTE = 20;
 const DAY_MS = 86_400_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
@@ -95,7 +96,7 @@ export function createApp(deps: AppDependencies): App {
       ? new SessionVerifier({ ...config.auth, secret: deps.sessionSecret, maxAgeSeconds: config.sessionMaxAgeSeconds })
       : null;
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
-  const limiters = redis ? redisLimiters(redis.commands) : memoryLimiters;
+  const limiters = redis ? redisLimiters(redis.commands, 'keymint:rate') : memoryLimiters;
   const usage = new UsageRecorder(
     orm,
     { flushIntervalMs: config.usage.flushIntervalMs, flushBatch: config.usage.flushBatch },
@@ -137,7 +138,7 @@ export function createApp(deps: AppDependencies): App {
   const tokenServiceFor = (em: EntityManager, actor: Actor) =>
     new TokenService({ em, clock, settings: config.tokens, actor, events: tokenEvents });
   const leaks = new LeakReports(
-    redis ? redisLimiters(redis.commands, 'keymint:leaks')(LEAK_REPORTS_PER_MINUTE, 60) : memoryLimiters(LEAK_REPORTS_PER_MINUTE, 60),
+    (redis ? redisLimiters(redis.commands, 'keymint:leaks') : memoryLimiters)(config.leakReportsPerMinute, 60),
     clock,
   );
   Object.assign(
@@ -160,7 +161,7 @@ export function createApp(deps: AppDependencies): App {
   const exchange = new TokenExchange(verifier, signingKeys, clock, config.exchange.ttlSeconds);
   const callerLimits = new CallerRateLimits(
     config.managementRateLimits,
-    redis ? redisLimiters(redis.commands, 'keymint:callers') : memoryLimiters,
+    (budget) => (redis ? redisLimiters(redis.commands, `keymint:callers:${budget}`) : memoryLimiters),
   );
   routes['GET /.well-known/jwks.json'] = plainRoute(
     logger,
@@ -261,6 +262,8 @@ export function createApp(deps: AppDependencies): App {
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // A request is a document and its variables; a leak report of 1,000 secrets is about 60 KB.
+    maxRequestBodySize: MAX_GRAPHQL_BODY_BYTES,
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     graphiql: config.graphql.graphiql ? { title: 'Keymint', defaultQuery: GRAPHIQL_QUERY } : false,
@@ -282,7 +285,7 @@ export function createApp(deps: AppDependencies): App {
       useCSRFPrevention(),
       ...operationLimits(config.graphql, schema),
       ...schemaExposure(config.graphql),
-      tidyRequestErrors(),
+      tidyRequestErrors(config.graphql),
       errorLogPlugin,
     ],
     context: async ({ request, req }) => {

@@ -5,7 +5,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import RateLimitPlugin from './graphql/rate-limit.plugin.js';
 import TextInputPlugin from './graphql/text-input.plugin.js';
-import { GraphQLError, GraphQLObjectType, Kind } from 'graphql';
+import { getNamedType, getNullableType, GraphQLError, GraphQLObjectType, isLeafType, isListType, Kind } from 'graphql';
 import type { Context } from './context.js';
 import type { TokenAction } from './auth/principal.js';
 import type { Principal } from './auth/principal.js';
@@ -73,7 +73,15 @@ export const builder = new SchemaBuilder<{
   // Fields declare what they cost (`complexity`); src/graphql/operation-limits.ts adds it up and
   // refuses an operation over GRAPHQL_MAX_COST before execution, so the plugin's own check, which
   // runs inside the first root resolver, is off.
-  complexity: { defaultComplexity: 1, defaultListMultiplier: 10, disabled: true },
+  complexity: {
+    // A scalar costs 1, an object 2 (its own authorization and type checks weigh as much as a
+    // field), and a list counts what it selects ten times, unless a field says otherwise.
+    fieldComplexity: (_args, _ctx, field) => ({
+      field: isLeafType(getNamedType(field.type)) ? 1 : 2,
+      multiplier: isListType(getNullableType(field.type)) ? 10 : 1,
+    }),
+    disabled: true,
+  },
   scopeAuth: {
     defaultStrategy: 'all',
     // A subscription is refused when it is created, not silently at each event.

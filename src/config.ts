@@ -84,6 +84,7 @@ const envSchema = z.object({
 
   RATE_LIMIT_MINTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   RATE_LIMIT_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  RATE_LIMIT_LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
 });
 
 /** The environment variables Keymint reads, as strings (what process.env holds). */
@@ -147,6 +148,8 @@ export interface Config {
     /** "Did you mean" hints: off in production, where they would map the schema for a stranger. */
     fieldSuggestions: boolean;
   };
+  /** Leak reports from one client address (they need no credentials). */
+  leakReportsPerMinute: number;
   /** Per caller (a user or an API token), across instances with Redis. */
   managementRateLimits: {
     mintsPerMinute: number;
@@ -227,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
       fieldSuggestions: e.NODE_ENV !== 'production',
     },
+    leakReportsPerMinute: e.RATE_LIMIT_LEAK_REPORTS_PER_MINUTE,
     managementRateLimits: {
       mintsPerMinute: e.RATE_LIMIT_MINTS_PER_MINUTE,
       changesPerMinute: e.RATE_LIMIT_CHANGES_PER_MINUTE,

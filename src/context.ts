@@ -191,9 +191,13 @@ export async function createContext(
     leaks: deps.leaks,
     exchange: deps.exchange,
     tokenEventSource: deps.tokenEventSource,
-    // Only reached past the field's scopes, so there is a principal: an API token has a budget of its own.
-    spendBudget: (budget) =>
-      deps.callerLimits.spend(principal?.token ? `token:${principal.token.id}` : `user:${principal?.user.id ?? 'anonymous'}`, budget),
+    // Only reached past the field's scopes, so there is a principal. An API token has a budget of
+    // its own; its secrets also count against its owner's, or minting tokens would multiply it.
+    spendBudget: (budget) => {
+      const user = `user:${principal?.user.id ?? 'anonymous'}`;
+      const callers = principal?.token ? [`token:${principal.token.id}`, ...(budget === 'mint' ? [user] : [])] : [user];
+      return deps.callerLimits.spend(callers, budget);
+    },
   };
 }
 

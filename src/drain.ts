@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { HttpError, sendError } from './routes/plain-http.js';
 
 /**
  * Graceful drain of a node:http server. Once started, no new request is served: the listening
@@ -26,9 +27,7 @@ export function createDrain(server: Server, next: (req: IncomingMessage, res: Se
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (draining) {
-      const body = JSON.stringify({ error: 'SHUTTING_DOWN', message: 'This instance is shutting down: retry on another one' });
-      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'retry-after': '0', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      sendError(res, new HttpError(503, 'SHUTTING_DOWN', 'This instance is shutting down: retry on another one', { connection: 'close', 'retry-after': '0' }));
       return;
     }
     active.add(res);

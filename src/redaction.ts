@@ -4,8 +4,11 @@
  * and the ORM paste into their messages.
  */
 
-/** A Keymint secret of any prefix: `<prefix>_` + 43 random + 6 checksum base62 characters. */
-const SECRET = /\b[a-z][a-z0-9]{0,7}_[0-9A-Za-z]{49}\b/g;
+/**
+ * A Keymint secret of any prefix: `<prefix>_` + 43 random + 6 checksum base62 characters, wherever
+ * it sits (glued to other text too: `abc_km_...` holds one).
+ */
+const SECRET = /[a-z][a-z0-9]{0,7}_[0-9A-Za-z]{49}(?![0-9A-Za-z])/g;
 /** A compact JWS: three base64url parts, the first a JSON header ("eyJ"). */
 const JWT = /\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
 /** A quoted SQL literal, with '' escapes. */

@@ -43,6 +43,9 @@ const CONNECTION_MESSAGES = [
   'connection timeout',
   'Connection ended unexpectedly',
   'terminating connection due to administrator command',
+  // The pool is gone (closed while requests were still arriving), or the embedded database is.
+  'Unable to acquire a connection',
+  'PGlite is closed',
   // knex swallows the error of a BEGIN sent on a connection that just died, hands the transaction
   // out anyway, and answers the first statement in it with this, the connection error lost. Keymint
   // never queries a transaction after its end, so here it means exactly that dead connection.

@@ -63,6 +63,8 @@ export function patchPgliteStatementSplitting(): void {
   const prototype = PGliteKnexDialect.prototype as unknown as {
     _query(connection: PgliteConnection, obj: QueryObject): Promise<QueryObject>;
   };
+  // An upgrade that renames the method must not leave the old behaviour silently in place.
+  if (typeof prototype._query !== 'function') throw new Error('mikro-orm-pglite no longer has PGliteKnexDialect.prototype._query: review src/db/pglite-statements.ts');
   prototype._query = async function query(connection, obj) {
     if (!obj.sql) throw new Error('The query is empty');
     obj.response =

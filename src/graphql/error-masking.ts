@@ -17,22 +17,26 @@ export const maskedErrors: NonNullable<YogaServerOptions<object, object>['masked
 /**
  * Errors about the request itself, as the caller gets them. graphql-js quotes the offending value
  * in parse, validation and variable errors ("got invalid value ..."), and a caller may paste a
- * token where it does not belong: such a value is never echoed back. And a variable that does not
- * coerce is the caller's mistake like any other: BAD_USER_INPUT, not an error without a code.
+ * token where it does not belong: such a value is never echoed back. A variable or argument that
+ * does not coerce is the caller's mistake like any other: BAD_USER_INPUT, not an error without a
+ * code. And without field suggestions (production), no "Did you mean ...?" survives anywhere, in
+ * variable and enum errors raised at execution as much as in validation.
  */
 /** What graphql-js says when a variable does not coerce, or when too many do not. */
-const VARIABLE_ERROR = /^(Variable "\$|Too many errors processing variables)/;
+const INPUT_ERROR = /^(Variable "\$|Too many errors processing variables|Argument ")/;
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
-export function tidyRequestErrors(): Plugin {
+export function tidyRequestErrors(options: { fieldSuggestions: boolean }): Plugin {
   return {
     onResultProcess({ result }) {
       for (const single of Array.isArray(result) ? result : [result]) {
         const errors = (single as { errors?: readonly GraphQLError[] } | null)?.errors;
         for (const error of errors ?? []) {
           if (!(error instanceof GraphQLError)) continue;
-          const redacted = redactSecrets(error.message);
-          if (redacted !== error.message) error.message = redacted;
-          if (error.extensions.code === undefined && error.path === undefined && VARIABLE_ERROR.test(error.message)) {
+          let message = redactSecrets(error.message);
+          if (!options.fieldSuggestions) message = message.replace(SUGGESTION, '');
+          if (message !== error.message) error.message = message;
+          if (error.extensions.code === undefined && INPUT_ERROR.test(error.message)) {
             (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
           }
         }

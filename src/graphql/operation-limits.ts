@@ -1,5 +1,6 @@
 import {
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   type DocumentNode,
@@ -95,10 +96,12 @@ function costLimit(maxCost: number, schema: GraphQLSchema): Plugin {
       return ({ valid, result, setResult }) => {
         if (!valid) return;
         const cost = operationCost(params.documentAST, request?.operationName ?? undefined, request?.variables ?? {}, schema);
-        if (cost !== null && cost > maxCost) {
+        if (cost.kind === 'refused') {
+          setResult([...result, cost.error]);
+        } else if (cost.kind === 'cost' && cost.cost > maxCost) {
           setResult([
             ...result,
-            limitError(LIMIT_CODES.cost, `Query too complex: it costs ${cost}, the limit is ${maxCost}`, maxCost, cost),
+            limitError(LIMIT_CODES.cost, `Query too complex: it costs ${cost.cost}, the limit is ${maxCost}`, maxCost, cost.cost),
           ]);
         }
       };
@@ -106,26 +109,34 @@ function costLimit(maxCost: number, schema: GraphQLSchema): Plugin {
   };
 }
 
+export type OperationCost =
+  | { kind: 'cost'; cost: number }
+  /** Execution will refuse the whole operation anyway (no such operation, variables that do not coerce). */
+  | { kind: 'none' }
+  /** Its cost cannot be known (an argument that execution would refuse for one field only): refused now. */
+  | { kind: 'refused'; error: GraphQLError };
+
 /**
- * The cost of the operation a request names, or null when execution will refuse it anyway (no
- * such operation, or variables that do not coerce): then nothing runs and there is nothing to bound.
+ * The cost of the operation a request names. It fails closed: an operation whose arguments make
+ * the cost impossible to compute (a null for a required argument, say, which fails that one field
+ * and lets the others run) is refused, not waved through uncosted.
  */
 export function operationCost(
   document: DocumentNode,
   operationName: string | undefined,
   rawVariables: Record<string, unknown>,
   schema: GraphQLSchema,
-): number | null {
+): OperationCost {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return null;
+  if (!operation) return { kind: 'none' };
+  if (getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables, { maxErrors: 1 }).errors) return { kind: 'none' };
   // complexityFromQuery reads the first operation of a document: give it only this one.
   const fragments = document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION);
   const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [operation, ...fragments] };
   try {
-    // It coerces the variables itself, and throws the coercion's GraphQLError when they are wrong.
-    return complexityFromQuery(single, { schema, variables: rawVariables }).complexity;
+    return { kind: 'cost', cost: complexityFromQuery(single, { schema, variables: rawVariables }).complexity };
   } catch (error) {
-    if (error instanceof GraphQLError) return null;
-    throw error;
+    if (!(error instanceof GraphQLError)) throw error;
+    return { kind: 'refused', error: new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }) };
   }
 }

@@ -6,7 +6,7 @@ import SchemaBuilder, {
   type SchemaTypes,
   type TypeParam,
 } from '@pothos/core';
-import type { GraphQLFieldResolver } from 'graphql';
+import { getNamedType, isUnionType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import type { Budget } from '../limits/caller-rate-limits.js';
 
 /**
@@ -46,6 +46,21 @@ declare global {
 /* eslint-enable @typescript-eslint/no-namespace, @typescript-eslint/no-unused-vars */
 
 export class RateLimitPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  /**
+   * A rate-limited mutation whose result union lacks RateLimitedError would turn every refusal into
+   * a masked "Unexpected error.": the schema does not build.
+   */
+  override afterBuild(schema: GraphQLSchema): GraphQLSchema {
+    for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
+      if (!(field.extensions?.pothosOptions as { rateLimit?: Budget } | undefined)?.rateLimit) continue;
+      const result = getNamedType(field.type);
+      if (!isUnionType(result) || !result.getTypes().some((member) => member.name === 'RateLimitedError')) {
+        throw new Error(`Mutation.${field.name} is rate-limited: its result union must include RateLimitedError`);
+      }
+    }
+    return schema;
+  }
+
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,

@@ -110,12 +110,11 @@ function findUnstorable(value: unknown, type: GraphQLInputType, path: string[]):
 }
 
 function refusal(problem: Problem, info: GraphQLResolveInfo): Error {
-  const where = problem.path.join('.');
-  const message = `${where} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)`;
+  const message = (path: string[]) => `${path.join('.')} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)`;
   const returnType = getNamedType(info.returnType);
   const typed = isUnionType(returnType) && returnType.getTypes().some((member) => member.name === 'ValidationError');
-  if (!typed) return new BadUserInputError(message, problem.path[0]!);
+  if (!typed) return new BadUserInputError(message(problem.path), problem.path[0]!);
   // Field errors are relative to the mutation's `input`, like every other ValidationError.
-  const path = problem.path[0] === 'input' ? problem.path.slice(1) : problem.path;
-  return ValidationError.forField(path, message);
+  const path = problem.path[0] === 'input' && problem.path.length > 1 ? problem.path.slice(1) : problem.path;
+  return ValidationError.forField(path, message(path));
 }

@@ -1,7 +1,7 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
-import type { LimiterFactory } from '../modules/verification/rate-limits.js';
 import { RateLimitedError } from '../modules/common/errors.js';
+import { retryAfterSeconds, type LimiterFactory } from './limiters.js';
 
 /**
  * How often one caller may change things: budgets per principal (a user, or an API token, which
@@ -16,25 +16,32 @@ const WHAT: Record<Budget, string> = { mint: 'new secrets (mints and rotations)'
 export class CallerRateLimits {
   private readonly limiters: Record<Budget, RateLimiterAbstract>;
 
+  /** `limitersFor` gives each budget counters of its own (in Redis: keys of its own). */
   constructor(
     private readonly perMinute: Config['managementRateLimits'],
-    makeLimiter: LimiterFactory,
+    limitersFor: (budget: Budget) => LimiterFactory,
   ) {
     this.limiters = {
-      mint: makeLimiter(perMinute.mintsPerMinute, 60),
-      change: makeLimiter(perMinute.changesPerMinute, 60),
+      mint: limitersFor('mint')(perMinute.mintsPerMinute, 60),
+      change: limitersFor('change')(perMinute.changesPerMinute, 60),
     };
   }
 
-  /** Spends one unit of the caller's budget, or throws RateLimitedError saying when to retry. */
-  async spend(caller: string, budget: Budget): Promise<void> {
-    try {
-      await this.limiters[budget].consume(caller);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      const limit = budget === 'mint' ? this.perMinute.mintsPerMinute : this.perMinute.changesPerMinute;
-      throw new RateLimitedError(`Too many ${WHAT[budget]}: at most ${limit} a minute per caller; try again in ${retryAfterSeconds} s`, retryAfterSeconds);
+  /**
+   * Spends one unit of each caller's budget (an API token's own, and its owner's for secrets, so
+   * that minting tokens does not multiply the budget), or throws RateLimitedError saying when to
+   * retry.
+   */
+  async spend(callers: readonly string[], budget: Budget): Promise<void> {
+    for (const caller of callers) {
+      try {
+        await this.limiters[budget].consume(caller);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        const seconds = retryAfterSeconds(rejection);
+        const limit = budget === 'mint' ? this.perMinute.mintsPerMinute : this.perMinute.changesPerMinute;
+        throw new RateLimitedError(`Too many ${WHAT[budget]}: at most ${limit} a minute per caller; try again in ${seconds} s`, seconds);
+      }
     }
   }
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { clientIpOf, type RequestFacts } from '../authenticate.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
+import { redactSecrets } from '../redaction.js';
 
 /**
  * The few routes served on the bare node:http handler, before yoga: the hot path of
@@ -44,10 +45,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
+  // Details are field problems from a ValidationError, already redacted there.
   sendJson(
     res,
     error.status,
-    { error: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+    { error: error.code, message: redactSecrets(error.message), ...(error.details ? { details: error.details } : {}) },
     error.headers,
   );
 }

@@ -263,3 +263,18 @@ describe('the newest session decides what a user holds', () => {
     expect(row?.permissions).toEqual(['tools.read']);
   });
 });
+
+describe('a new user whose first two sessions race', () => {
+  it('ends with the newer session recorded, whichever arrived first', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (let round = 0; round < 3; round += 1) {
+      const [subject, email] = [`idp|first-race-${round}`, `first-race-${round}@example.com`];
+      const older = await signSession(TEST_SECRET, { subject, email, issuedAt: now - 3600, permissions: ['tools.*'], ttlSeconds: 4 * 3600 });
+      const newer = await signSession(TEST_SECRET, { subject, email, issuedAt: now - 60, permissions: ['tools.read'], ttlSeconds: 4 * 3600 });
+      const order = round % 2 ? [older, newer] : [newer, older];
+      await Promise.all(order.map((jwt) => t.gql(VIEWER, {}, { token: jwt })));
+      const [row] = await t.orm.em.getConnection().execute<{ permissions: string[] }[]>(`select permissions from users where subject = ?`, [subject]);
+      expect(row?.permissions).toEqual(['tools.read']);
+    }
+  });
+});

@@ -51,13 +51,25 @@ describe('per-caller rate limits on management', () => {
     expect((await rotate()).data.rotateToken.__typename).toBe('RateLimitedError');
   });
 
-  it('an API token has a budget of its own, apart from its owner', async () => {
+  it("an API token's mints also spend its owner's budget, so minting tokens cannot multiply it", async () => {
     const carol = await t.user({ permissions: ['tools.*', 'tokens.*'] });
     const parent = await mintToken(t, carol.jwt, { name: 'parent', permissions: ['tokens.*', 'tools.read'], expiresInDays: 30 });
-    for (const name of ['c1', 'c2', 'c3']) expect((await mint(parent.secret, name)).__typename).toBe('MintTokenPayload');
-    expect((await mint(parent.secret, 'c4')).__typename).toBe('RateLimitedError');
-    // The owner's own budget: two mints left of three.
-    expect((await mint(carol.jwt, 'own')).__typename).toBe('MintTokenPayload');
+    expect((await mint(parent.secret, 'c1')).__typename).toBe('MintTokenPayload');
+    expect((await mint(parent.secret, 'c2')).__typename).toBe('MintTokenPayload');
+    // Carol's third: the parent, then two through the token.
+    expect((await mint(parent.secret, 'c3')).__typename).toBe('RateLimitedError');
+    expect((await mint(carol.jwt, 'own')).__typename).toBe('RateLimitedError');
+  });
+
+  it("an API token's changes have a budget of their own, apart from its owner's", async () => {
+    const erin = await t.user({ permissions: ['tools.*', 'tokens.*'] });
+    const manager = await mintToken(t, erin.jwt, { name: 'manager', permissions: ['tokens.*'], expiresInDays: 30 });
+    const targets = [await mint(erin.jwt, 't1'), await mint(erin.jwt, 't2')];
+    const rename = (credential: string, id: string, name: string) =>
+      t.gql(`mutation($id: ID!, $name: String!) { updateToken(input: { id: $id, name: $name }) { __typename } }`, { id, name }, { token: credential });
+    for (let i = 0; i < 4; i += 1) expect((await rename(manager.secret, manager.token.id, `m${i}`)).data.updateToken.__typename).toBe('UpdateTokenPayload');
+    expect((await rename(manager.secret, manager.token.id, 'm4')).data.updateToken.__typename).toBe('RateLimitedError');
+    expect((await rename(erin.jwt, targets[0].token.id, 'still mine')).data.updateToken.__typename).toBe('UpdateTokenPayload');
   });
 
   it('changes (revocations, team changes) have their budget, and every mutation union names RateLimitedError', async () => {

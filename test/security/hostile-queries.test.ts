@@ -124,6 +124,16 @@ describe('operation limits: refused with the code of the limit', () => {
     expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
 
+  it('an argument that would fail only its own field cannot hide the cost of the others: refused before execution', async () => {
+    // A null for a required argument fails that field alone at execution, and its cost cannot be
+    // computed: the operation is refused whole, before any of its other fields runs.
+    const required = `mutation($input: ReportLeakedTokensInput = { tokens: [] }) {
+      ${aliases(14, () => 'revokeAllMyTokens(input: {}) { __typename }')}
+      reportLeakedTokens(input: $input) { __typename }
+    }`;
+    await refused(required, 'BAD_USER_INPUT', { input: null });
+  });
+
   it('limits are configuration: GRAPHQL_MAX_ALIASES=2 refuses three', async () => {
     const strict = await createTestApp({ env: { GRAPHQL_MAX_ALIASES: '2', GRAPHQL_MAX_DEPTH: '3', GRAPHQL_MAX_COST: '50', GRAPHQL_MAX_TOKENS: '100' } });
     try {
@@ -186,6 +196,12 @@ describe('production exposes less', () => {
       expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
       const typo = await prod.gql('{ viewr { id } }', {}, { token: user.jwt });
       expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean/);
+      // Nor in enum values, nor in variables checked at execution.
+      const enumTypo = await prod.gql('{ auditEvents(filter: { action: TOKEN_MINTD }) { totalCount } }', {}, { token: user.jwt });
+      expect(enumTypo.errors?.length).toBeGreaterThan(0);
+      const fieldTypo = await prod.gql('mutation($input: MintTokenInput!) { mintToken(input: $input) { __typename } }', { input: { nme: 'x' } }, { token: user.jwt });
+      expect(fieldTypo.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      for (const response of [enumTypo, fieldTypo]) expect(JSON.stringify(response.body)).not.toMatch(/Did you mean/);
       const page = await prod.app.yoga.fetch('http://keymint.test/graphql', { headers: { accept: 'text/html' } });
       expect(page.headers.get('content-type') ?? '').not.toContain('text/html');
       // Queries still run.

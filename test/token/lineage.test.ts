@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, resourceServer, revokeToken, updateToken, verifyToken, type TestApp } from '../harness.js';
 
@@ -209,6 +210,54 @@ describe('a token never outlives its lineage', () => {
       expect(Date.parse(view.data.token.expiresAt)).toBeLessThanOrEqual(Date.parse(soon));
     } else {
       expect(minted.__typename).toBe('ValidationError');
+    }
+  });
+});
+
+describe('verification holds the lineage even where a cascade missed a child', () => {
+  // The child is left as it was and only its parent changed in the database, as if a cascade had
+  // not reached it: verification reads the ancestors itself.
+  it('a child of a revoked parent is REVOKED, and of an expired parent EXPIRED', async () => {
+    const { parent } = await family(['tokens.*', 'tools.read'], 60);
+    const revokedChild = await mintToken(t, parent.secret, { name: 'orphaned', permissions: ['tools.read'], expiresInDays: 30 });
+    const { parent: other } = await family(['tokens.*', 'tools.read'], 60);
+    const expiredChild = await mintToken(t, other.secret, { name: 'outlived', permissions: ['tools.read'], expiresInDays: 30 });
+    const caller = (await resourceServer(t)).secret;
+    const connection = t.orm.em.getConnection();
+    await connection.execute(`update tokens set revoked_at = now() where id = ?`, [parent.token.id.slice('tok_'.length)]);
+    await connection.execute(`update tokens set expires_at = now() - interval '1 minute' where id = ?`, [other.token.id.slice('tok_'.length)]);
+    t.app.verifier.forgetToken(revokedChild.token.id.slice('tok_'.length));
+    t.app.verifier.forgetToken(expiredChild.token.id.slice('tok_'.length));
+    expect((await verifyToken(t, caller, { token: revokedChild.secret })).outcome).toBe('REVOKED');
+    expect((await verifyToken(t, caller, { token: expiredChild.secret })).outcome).toBe('EXPIRED');
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('a set-based revocation racing a mint (PostgreSQL server)', () => {
+  it('the panic button also takes a child whose mint committed while it waited', async () => {
+    const { owner, parent } = await family(['tokens.*', 'tools.read'], 60);
+    const parentId = parent.token.id.slice('tok_'.length);
+    // A mint in flight: it holds its parent's row, as TokenService.mint does, and inserts the child.
+    const minting = new pg.Client({ connectionString: (t.target as { url: string }).url });
+    await minting.connect();
+    try {
+      await minting.query('begin');
+      await minting.query('select id from tokens where id = $1 for share', [parentId]);
+      const child = await minting.query(
+        `insert into tokens (id, owner_id, team_id, name, prefix, secret_hash, permissions, created_at, updated_at, expires_at, ancestor_ids, parent_id)
+         select gen_random_uuid(), owner_id, team_id, 'racing', prefix, md5(random()::text), permissions, now(), now(), expires_at, array[id], id
+         from tokens where id = $1 returning id`,
+        [parentId],
+      );
+      const panic = t.gql(`mutation { revokeAllMyTokens(input: {}) { ... on RevokeAllMyTokensPayload { revokedCount } } }`, {}, { token: owner.jwt });
+      // The revocation now waits on the parent's row; the mint commits.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await minting.query('commit');
+      await panic;
+      const [row] = await t.orm.em.getConnection().execute<{ revoked_at: Date | null }[]>('select revoked_at from tokens where id = ?', [child.rows[0].id]);
+      expect(row?.revoked_at).not.toBeNull();
+    } finally {
+      await minting.end();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { redactSecrets } from '../../redaction.js';
 
 /**
  * Expected failures. The first four (and RateLimitedError) are members of the mutations' result unions (errors plugin);
@@ -12,12 +13,13 @@ export interface FieldProblem {
 }
 
 export class ValidationError extends Error {
-  constructor(
-    message: string,
-    readonly fieldErrors: FieldProblem[] = [],
-  ) {
-    super(message);
+  readonly fieldErrors: FieldProblem[];
+
+  /** Messages quote what was refused; never a secret pasted where it did not belong. */
+  constructor(message: string, fieldErrors: FieldProblem[] = []) {
+    super(redactSecrets(message));
     this.name = 'ValidationError';
+    this.fieldErrors = fieldErrors.map((problem) => ({ path: problem.path, message: redactSecrets(problem.message) }));
   }
 
   static forField(path: string[], message: string): ValidationError {
@@ -33,8 +35,9 @@ export class NotFoundError extends Error {
 }
 
 export class ConflictError extends Error {
+  /** It may quote a name the caller chose: never a secret pasted there. */
   constructor(message: string) {
-    super(message);
+    super(redactSecrets(message));
     this.name = 'ConflictError';
   }
 }

@@ -1,6 +1,7 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Clock } from '../../clock.js';
 import { RateLimitedError, ValidationError } from '../common/errors.js';
+import { retryAfterSeconds } from '../../limits/limiters.js';
 import { type TokenRepository } from './token.repository.js';
 import type { TokenService } from './token.service.js';
 import { hasValidChecksum, hashSecret } from './token.secret.js';
@@ -28,8 +29,8 @@ export class LeakReports {
       await this.limiter.consume(clientIp ?? 'unknown');
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        throw new RateLimitedError(`Too many leak reports from this address: try again in ${retryAfterSeconds} s`, retryAfterSeconds);
+        const seconds = retryAfterSeconds(rejection);
+        throw new RateLimitedError(`Too many leak reports from this address: try again in ${seconds} s`, seconds);
       }
       throw rejection;
     }
@@ -39,7 +40,8 @@ export class LeakReports {
       if (typeof value === 'string' && hasValidChecksum(tokens.secretPrefix, value)) hashes.add(hashSecret(value));
     }
     const ids = hashes.size > 0 ? await repository.liveTokenIdsBySecretHashes([...hashes], this.clock()) : [];
-    for (const id of ids) await tokens.revokeWithDescendants(id, LEAK_REASON);
+    // One transaction for the whole report, descendants included.
+    if (ids.length > 0) await tokens.revokeAll({ kind: 'tokens', ids }, LEAK_REASON);
     return { received: strings.length };
   }
 }

@@ -27,7 +27,9 @@ export interface TokenSnapshot {
   timeRestrictions: TimeRestrictions | null;
   usageLimits: UsageLimits | null;
   createdAt: number;
+  /** The earliest expiry in the token's lineage (its own, or an ancestor's). */
   expiresAt: number | null;
+  /** Its own revocation, or an ancestor's. */
   revokedAt: number | null;
   /** Ancestors, nearest last: the token manages only itself and its descendants. */
   ancestorIds: string[];
@@ -56,8 +58,17 @@ export function snapshotOfUser(user: User): UserSnapshot {
 export function snapshotOfToken(
   token: Token,
   owner: User,
-  context: { lineage: string[][]; ownerTeamRole: TeamRole | null },
+  context: {
+    lineage: string[][];
+    ownerTeamRole: TeamRole | null;
+    /** The earliest expiry among the ancestors: the token is never valid past it. */
+    ancestorsExpireAt?: Date | null;
+    /** Set when an ancestor is revoked: so, in effect, is the token. */
+    ancestorRevokedAt?: Date | null;
+  },
 ): TokenSnapshot {
+  const own = token.expiresAt?.getTime() ?? null;
+  const inherited = context.ancestorsExpireAt?.getTime() ?? null;
   return Object.freeze({
     id: token.id,
     name: token.name,
@@ -70,8 +81,8 @@ export function snapshotOfToken(
     timeRestrictions: token.timeRestrictions,
     usageLimits: token.usageLimits,
     createdAt: token.createdAt.getTime(),
-    expiresAt: token.expiresAt?.getTime() ?? null,
-    revokedAt: token.revokedAt?.getTime() ?? null,
+    expiresAt: own === null ? inherited : inherited === null ? own : Math.min(own, inherited),
+    revokedAt: token.revokedAt?.getTime() ?? context.ancestorRevokedAt?.getTime() ?? null,
     ancestorIds: [...token.ancestorIds],
     lineage: context.lineage,
     owner: snapshotOfUser(owner),

@@ -28,11 +28,19 @@ export interface TokenListFilter {
 /** Which tokens a bulk revocation takes. */
 export type RevocationTarget =
   | { kind: 'token'; id: string }
+  | { kind: 'tokens'; ids: readonly string[] }
   | { kind: 'descendants'; of: string }
+  | { kind: 'descendantsOfAny'; ids: readonly string[] }
   | { kind: 'owner'; ownerId: string }
   | { kind: 'ownerInTeam'; ownerId: string; teamId: string }
   | { kind: 'team'; teamId: string }
   | { kind: 'lineage'; of: string };
+
+interface Lineage {
+  lists: string[][];
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
 
 export interface ClampedToken {
   id: string;
@@ -48,6 +56,7 @@ export interface RevokedToken {
   prefix: string;
   ownerId: string;
   teamId: string | null;
+  reason: string;
 }
 
 export class TokenRepository {
@@ -82,7 +91,12 @@ export class TokenRepository {
 
   private async snapshotOf(token: Token): Promise<TokenSnapshot> {
     const [lineage, ownerTeamRole] = await Promise.all([this.lineageOf(token), this.ownerRoleIn(token)]);
-    return snapshotOfToken(token, token.owner.getEntity(), { lineage, ownerTeamRole });
+    return snapshotOfToken(token, token.owner.getEntity(), {
+      lineage: lineage.lists,
+      ownerTeamRole,
+      ancestorsExpireAt: lineage.expiresAt,
+      ancestorRevokedAt: lineage.revokedAt,
+    });
   }
 
   /**
@@ -160,6 +174,7 @@ export class TokenRepository {
       prefix: row.prefix,
       ownerId: row.owner_id,
       teamId: row.team_id,
+      reason: revocation.reason,
     }));
   }
 
@@ -194,9 +209,9 @@ export class TokenRepository {
   }
 
   /**
-   * The state of the API token minting a child, read under a share lock held until the mint
-   * commits: a concurrent revocation or shortened expiry of the parent waits for the mint (and then
-   * reaches the child), or the mint sees it.
+   * The state of a child's parent, read under a share lock held until the child's mint or change
+   * commits: a concurrent revocation or shortened expiry of the parent waits for it (and then
+   * reaches the child: see TokenService.revokeAllIn), or it sees them.
    */
   async lockAsParent(parentId: string): Promise<{ expiresAt: Date | null; revokedAt: Date | null } | null> {
     const [row] = await this.em.getConnection().execute<{ expires_at: Date | string | null; revoked_at: Date | string | null }[]>(
@@ -212,12 +227,22 @@ export class TokenRepository {
     };
   }
 
-  private async lineageOf(token: Token): Promise<string[][]> {
-    if (token.ancestorIds.length === 0) return [];
-    const ancestors = await this.em.find(Token, { id: { $in: token.ancestorIds } }, { fields: ['id', 'permissions'] });
-    const byId = new Map(ancestors.map((a) => [a.id, a.permissions]));
-    // An ancestor that is gone (it never is: tokens are not deleted) would bound nothing: refuse all.
-    return token.ancestorIds.map((id) => byId.get(id) ?? ['none.none']);
+  /**
+   * What the token's ancestors impose on it: their permission lists (nearest last), the earliest
+   * expiry among them and whether any is revoked. Stored cascades keep children in step with their
+   * ancestors; this makes verification hold the rule even for a child a cascade missed.
+   */
+  private async lineageOf(token: Token): Promise<Lineage> {
+    if (token.ancestorIds.length === 0) return { lists: [], expiresAt: null, revokedAt: null };
+    const ancestors = await this.em.find(Token, { id: { $in: token.ancestorIds } }, { fields: ['id', 'permissions', 'expiresAt', 'revokedAt'] });
+    const byId = new Map(ancestors.map((a) => [a.id, a]));
+    const earliest = (dates: (Date | null)[]) => dates.reduce<Date | null>((min, d) => (d && (!min || d < min) ? d : min), null);
+    return {
+      // An ancestor that is gone (it never is: tokens are not deleted) would bound nothing: refuse all.
+      lists: token.ancestorIds.map((id) => byId.get(id)?.permissions ?? ['none.none']),
+      expiresAt: earliest(ancestors.map((a) => a.expiresAt)),
+      revokedAt: earliest(ancestors.map((a) => a.revokedAt)),
+    };
   }
 
   private async ownerRoleIn(token: Token): Promise<TeamRole | null> {
@@ -253,8 +278,12 @@ function revocationCondition(target: RevocationTarget): [string, unknown[]] {
   switch (target.kind) {
     case 'token':
       return ['id = ?', [target.id]];
+    case 'tokens':
+      return ['id in (?)', [[...target.ids]]];
     case 'descendants':
       return ['ancestor_ids @> array[?]::uuid[]', [target.of]];
+    case 'descendantsOfAny':
+      return ['ancestor_ids && array[?]::uuid[]', [[...target.ids]]];
     case 'lineage':
       return ['(id = ? or ancestor_ids @> array[?]::uuid[])', [target.of, target.of]];
     case 'owner':

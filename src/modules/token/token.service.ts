@@ -85,7 +85,6 @@ export class TokenService {
     const plan = await this.planMint(principal, input);
     const permissions = fields.permissions ?? [];
     this.assertContained(permissions, plan.bounds);
-    if (plan.parent) this.assertWithinParentExpiry(fields.expiresAt ?? null, plan.parent);
 
     const { secret, hash, displayPrefix } = generateSecret(this.settings.prefix);
     // Its own transaction (a fork): a failed insert does not linger in the request's unit of work.
@@ -132,17 +131,14 @@ export class TokenService {
       const problems = narrowingProblems(token, fields);
       if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
     }
-    if (fields.expiresAt !== undefined && token.parent) {
-      const parent = await this.em.findOne(Token, { id: token.parent.id });
-      if (parent?.expiresAt && (fields.expiresAt === null || fields.expiresAt > parent.expiresAt)) {
-        throw ValidationError.forField(['expiresAt'], "a child token cannot outlive its parent: the expiry must be no later than the parent's");
-      }
-    }
 
     let changed: number;
     const clamped: ClampedToken[] = [];
     try {
       changed = await this.em.transactional(async (tx) => {
+        if (fields.expiresAt !== undefined && token.parent) {
+          await this.assertParentStillAllows(new TokenRepository(tx), token.parent.id, fields.expiresAt);
+        }
         // Conditional on the token still being active, so a concurrent revocation wins.
         const count = await tx.nativeUpdate(
           Token,
@@ -184,13 +180,8 @@ export class TokenService {
   }
 
   /** Revokes one token and, in the same transaction, every token it minted (and they minted). */
-  async revokeWithDescendants(tokenId: string, reason: string): Promise<number> {
-    const revoked = await this.em.transactional(async (tx) => [
-      ...(await this.revokeAllIn(tx, { kind: 'token', id: tokenId }, reason)),
-      ...(await this.revokeAllIn(tx, { kind: 'descendants', of: tokenId }, CASCADE_REASON)),
-    ]);
-    this.announceRevoked(revoked);
-    return revoked.length;
+  revokeWithDescendants(tokenId: string, reason: string): Promise<number> {
+    return this.revokeAll({ kind: 'token', id: tokenId }, reason);
   }
 
   /**
@@ -261,17 +252,28 @@ export class TokenService {
   /**
    * The same, inside a transaction the caller already holds (team changes): each revoked token
    * gets its Revocation row and its audit event there. Call announceRevoked after the commit.
+   *
+   * Then every live descendant of what was revoked goes too ("Parent token revoked"), in statements
+   * of their own: a child whose mint held its parent's row while the first statement waited on it
+   * commits before that statement goes on, but is not in its snapshot; the next statement sees it.
    */
   async revokeAllIn(tx: EntityManager, target: RevocationTarget, reason: string): Promise<RevokedToken[]> {
     const at = this.clock();
-    const revoked = await new TokenRepository(tx).revokeWhere(target, { at, by: this.actor.label, reason });
+    const repository = new TokenRepository(tx);
+    const by = this.actor.label;
+    const revoked = await repository.revokeWhere(target, { at, by, reason });
+    const all = [...revoked];
+    for (let frontier = revoked; frontier.length > 0; ) {
+      frontier = await repository.revokeWhere({ kind: 'descendantsOfAny', ids: frontier.map((t) => t.id) }, { at, by, reason: CASCADE_REASON });
+      all.push(...frontier);
+    }
     await writeAudit(
       tx,
       this.actor,
       at,
-      revoked.map((t) => ({ ...auditTarget(t), action: 'TOKEN_REVOKED' as const, changes: { reason } })),
+      all.map((t) => ({ ...auditTarget(t), action: 'TOKEN_REVOKED' as const, changes: { reason: t.reason } })),
     );
-    return revoked;
+    return all;
   }
 
   /** Tells caches (here and on other instances) and subscribers, once the revocation committed. */
@@ -415,7 +417,10 @@ export class TokenService {
     return clamped;
   }
 
-  /** Checked again under lock inside the mint: the parent may have been revoked or shortened meanwhile. */
+  /**
+   * A child never outlives its parent: checked under a lock on the parent's row, inside the mint
+   * or change itself, so a concurrent revocation or shortening of the parent cannot slip between.
+   */
   private async assertParentStillAllows(repository: TokenRepository, parentId: string, expiresAt: Date | null): Promise<void> {
     const parent = await repository.lockAsParent(parentId);
     if (!parent || parent.revokedAt) throw new ConflictError('The API token minting this one was revoked meanwhile');
@@ -423,16 +428,6 @@ export class TokenService {
       throw ValidationError.forField(
         ['expiresAt'],
         `a child token cannot outlive its parent: the expiry must be no later than ${parent.expiresAt.toISOString()}`,
-      );
-    }
-  }
-
-  private assertWithinParentExpiry(expiresAt: Date | null, parent: TokenSnapshot): void {
-    if (parent.expiresAt === null) return;
-    if (expiresAt === null || expiresAt.getTime() > parent.expiresAt) {
-      throw ValidationError.forField(
-        ['expiresAt'],
-        `a child token cannot outlive its parent: the expiry must be no later than ${new Date(parent.expiresAt).toISOString()}`,
       );
     }
   }

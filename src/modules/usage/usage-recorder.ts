@@ -38,7 +38,7 @@ export interface UsageRecorderOptions {
 }
 
 const PRUNE_BATCH = 1_000;
-/** Flushes and pruning are not requests: they may outlast DATABASE_STATEMENT_TIMEOUT_MS. */
+/** Flushes are not requests: a backlog may take longer than DATABASE_STATEMENT_TIMEOUT_MS allows a request. */
 const BACKGROUND_STATEMENT_TIMEOUT_MS = 60_000;
 
 /**
@@ -205,10 +205,11 @@ export class UsageRecorder {
         return [];
       }
       const half = (list: unknown[]) => Math.ceil(list.length / 2);
-      const left = await this.writeIsolating(events.slice(0, half(events)), reports.slice(0, half(reports)));
-      // Unreachable now: do not try the other half, it waits for the next attempt too.
-      if (left.length > 0) return [...events, ...reports];
-      return this.writeIsolating(events.slice(half(events)), reports.slice(half(reports)));
+      const unwritten = await this.writeIsolating(events.slice(0, half(events)), reports.slice(0, half(reports)));
+      const [restEvents, restReports] = [events.slice(half(events)), reports.slice(half(reports))];
+      // Unreachable now: the other half waits for the next attempt too (what was written stays written).
+      if (unwritten.length > 0) return [...unwritten, ...restEvents, ...restReports];
+      return this.writeIsolating(restEvents, restReports);
     }
   }
 

@@ -22,8 +22,7 @@ export class UserService {
 
   /** The caller as a session presents them: the recorded user, or, for an older session, itself. */
   async syncFromClaims(claims: SessionClaims, now: Date): Promise<User | UserSnapshot> {
-    const existing = await this.em.findOne(User, { subject: claims.subject });
-    if (!existing) return this.create(claims, now);
+    const existing = (await this.em.findOne(User, { subject: claims.subject })) ?? (await this.create(claims, now));
     if (!issuedNoEarlier(claims.issuedAt, existing.claimsIssuedAt)) return asPresented(existing, claims);
     if (sameClaims(existing, claims)) {
       // Remember the newer issue time, so that a session between the two cannot rewrite them.
@@ -52,18 +51,20 @@ export class UserService {
     return existing;
   }
 
+  /**
+   * A row for a new user. Two first requests may race (with different sessions): both insert or
+   * find the row already there, and each then goes on as any later session would, through the
+   * conditional update, so the newer one's claims are what stays recorded.
+   */
   private async create(claims: SessionClaims, now: Date): Promise<User> {
-    // Two first requests of a new user may race: the upsert makes both end on the same row.
     const fresh = new User({ subject: claims.subject, email: claims.email, name: claims.name, now });
-    return this.em.upsert(
-      User,
-      { ...fresh, permissions: claims.permissions, isAdmin: claims.isAdmin, claimsIssuedAt: claims.issuedAt },
-      {
-        onConflictFields: ['subject'],
-        onConflictAction: 'merge',
-        onConflictMergeFields: ['email', 'name', 'permissions', 'isAdmin', 'claimsIssuedAt', 'updatedAt'],
-      },
-    );
+    await this.em
+      .createQueryBuilder(User)
+      .insert({ ...fresh, permissions: claims.permissions, isAdmin: claims.isAdmin, claimsIssuedAt: claims.issuedAt })
+      .onConflict('subject')
+      .ignore()
+      .execute();
+    return this.em.findOneOrFail(User, { subject: claims.subject });
   }
 
   private async recordIssue(user: User, issuedAt: Date): Promise<void> {

@@ -1,5 +1,5 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryLimiters, retryAfterSeconds, type LimiterFactory } from '../../limits/limiters.js';
 import type { UsageLimits } from '../token/token.entity.js';
 
 const WINDOWS = [
@@ -11,29 +11,6 @@ const WINDOWS = [
 export type RateDecision =
   | { allowed: true; remaining: number | null; refund: () => Promise<void> }
   | { allowed: false; retryAfterSeconds: number };
-
-/** Makes the limiter for one (points, window) pair; in memory here, shared stores can come later. */
-export type LimiterFactory = (points: number, durationSeconds: number) => RateLimiterAbstract;
-
-export const memoryLimiters: LimiterFactory = (points, duration) =>
-  new RateLimiterMemory({ points, duration, keyPrefix: `rate:${duration}:${points}` });
-
-/**
- * Counters in Redis, so that a limit of 10 per minute is 10 across every instance. While Redis
- * is away each instance counts in its own memory instead (the insurance limiter): limits then
- * hold per instance, and quotas stay exact through PostgreSQL.
- */
-export function redisLimiters(redis: Redis, keyPrefix = 'keymint:rate'): LimiterFactory {
-  return (points, duration) =>
-    new RateLimiterRedis({
-      storeClient: redis,
-      points,
-      duration,
-      keyPrefix: `${keyPrefix}:${duration}:${points}`,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix: `${keyPrefix}:memory:${duration}:${points}` }),
-    });
-}
 
 /**
  * Per-token request rates, counted by rate-limiter-flexible. A window starts at the token's
@@ -59,7 +36,7 @@ export class RateLimits {
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         await refund(consumed, tokenId);
-        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
+        return { allowed: false, retryAfterSeconds: retryAfterSeconds(rejection) };
       }
     }
     return { allowed: true, remaining, refund: () => refund(consumed, tokenId) };

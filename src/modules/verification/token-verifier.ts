@@ -23,9 +23,6 @@ export interface TokenVerifierDependencies {
   usage: UsageRecorder;
 }
 
-/** After the database failed to answer, how long to serve stale entries before asking it again. */
-const UNREACHABLE_BACKOFF_MS = 1_000;
-
 interface Refusal {
   outcome: Outcome;
   reason: string;
@@ -45,8 +42,8 @@ export class TokenVerifier {
    * state back into the cache when it finishes after it.
    */
   private epoch = 0;
-  /** Until when (performance.now()) stale entries are answered without asking the database first. */
-  private unreachableUntil = 0;
+  /** The last load found the database unreachable: stale entries are answered without waiting on it. */
+  private unreachable = false;
 
   constructor(private readonly deps: TokenVerifierDependencies) {}
 
@@ -192,11 +189,20 @@ export class TokenVerifier {
   private lookup(secretHash: string): Promise<TokenSnapshot | null> | TokenSnapshot | null {
     const cached = this.deps.cache.get(secretHash);
     if (cached !== undefined) return cached;
-    // Just seen unreachable: answer from a stale entry at once rather than wait on the database again.
-    if (performance.now() < this.unreachableUntil) {
+    // Known to be unreachable: answer from a stale entry at once, and ask the database again in
+    // the background, rather than make every caller wait out a connection timeout.
+    if (this.unreachable) {
       const stale = this.deps.cache.stale(secretHash);
-      if (stale) return stale;
+      if (stale) {
+        void this.loadOnce(secretHash).catch(() => undefined);
+        return stale;
+      }
     }
+    return this.loadOnce(secretHash);
+  }
+
+  /** One load per secret at a time, however many verifications wait for it. */
+  private loadOnce(secretHash: string): Promise<TokenSnapshot | null> {
     let pending = this.loading.get(secretHash);
     if (!pending) {
       pending = this.load(secretHash).finally(() => this.loading.delete(secretHash));
@@ -212,12 +218,13 @@ export class TokenVerifier {
       snapshot = await new TokenRepository(this.deps.orm.em.fork()).snapshotBySecretHash(secretHash);
     } catch (error) {
       // A token verified recently keeps verifying through an outage, for the stale window.
-      const stale = isDatabaseUnavailable(error) ? this.deps.cache.stale(secretHash) : undefined;
+      if (!isDatabaseUnavailable(error)) throw error;
+      this.unreachable = true;
+      const stale = this.deps.cache.stale(secretHash);
       if (!stale) throw error;
-      this.unreachableUntil = performance.now() + UNREACHABLE_BACKOFF_MS;
       return stale;
     }
-    this.unreachableUntil = 0;
+    this.unreachable = false;
     if (epoch === this.epoch) this.deps.cache.remember(secretHash, snapshot);
     return snapshot;
   }
