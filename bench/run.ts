@@ -1,3 +1,4 @@
+import { printAbuseReport, runAbuseBench } from './abuse.js';
 import { withEnvironment, Interrupted, type BenchEnvironment } from './environment.js';
 import { printListReport, runListBench } from './list.js';
 import { printPropagationReport, runPropagationBench } from './propagation.js';
@@ -27,6 +28,8 @@ const SUITES = {
   usage: { run: inEnvironment(runUsageBench), print: printUsageReport },
   // Sets up its own: a private redis-server, then the environment with REDIS_URL, and a second App.
   propagation: { run: runPropagationBench, print: printPropagationReport },
+  // Runs the App in a child process of its own (bench/abuse-server.ts), whose CPU and RSS it measures.
+  abuse: { run: runAbuseBench, print: printAbuseReport },
 } satisfies Record<string, Suite<any>>;
 type SuiteName = keyof typeof SUITES;
 
