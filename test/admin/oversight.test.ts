@@ -160,9 +160,13 @@ describe('lists stay flat', () => {
       expect(result.errors).toBeUndefined();
       return statements.length;
     };
-    expect(await count(TEAM_PAGE, { id: team.id, first: 100 }, owner.jwt)).toBe(await count(TEAM_PAGE, { id: team.id, first: 5 }, owner.jwt));
-    expect(await count(ADMIN_PAGE, { first: 100, teamId: team.id }, admin.jwt)).toBe(
-      await count(ADMIN_PAGE, { first: 5, teamId: team.id }, admin.jwt),
-    );
+    // Bounded whatever the page size. Not "exactly equal": members' users and tokens' owners share
+    // one batch when their lists arrive in the same tick, and on a server with real latency they
+    // sometimes arrive one tick apart, a statement more for either page size.
+    const bounds = { team: 8, admin: 7 };
+    for (const first of [5, 100]) {
+      expect(await count(TEAM_PAGE, { id: team.id, first }, owner.jwt), `team page of ${first}`).toBeLessThanOrEqual(bounds.team);
+      expect(await count(ADMIN_PAGE, { first, teamId: team.id }, admin.jwt), `admin page of ${first}`).toBeLessThanOrEqual(bounds.admin);
+    }
   });
 });
