@@ -78,7 +78,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3_000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(20),
-  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(10_000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(8_000),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),
   GRAPHIQL: booleanFlag.optional(),
 

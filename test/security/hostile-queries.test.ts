@@ -69,7 +69,7 @@ describe('operation limits: refused with the code of the limit', () => {
 
   it('15 aliases of a usage page of 100: QUERY_TOO_COMPLEX', async () => {
     const { response } = await refused(`{ ${aliases(15, () => USAGE_PAGE)} }`, 'QUERY_TOO_COMPLEX');
-    expect(response.errors?.[0]?.message).toMatch(/costs \d+, the limit is 10000/);
+    expect(response.errors?.[0]?.message).toMatch(/costs \d+, the limit is 8000/);
   });
 
   it('Team.tokens nested four deep: QUERY_TOO_DEEP', async () => {

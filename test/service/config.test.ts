@@ -80,7 +80,7 @@ describe('loadConfig', () => {
       maxAliases: 15,
       maxTokens: 3000,
       maxDirectives: 20,
-      maxCost: 10000,
+      maxCost: 8000,
       introspection: true,
       graphiql: true,
       fieldSuggestions: true,
