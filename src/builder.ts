@@ -14,7 +14,7 @@ import type { Revocation } from './modules/token/revocation.entity.js';
 import type { Token } from './modules/token/token.entity.js';
 import type { User } from './modules/user/user.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError, UnauthenticatedError } from './modules/common/errors.js';
-import { unstorableText } from './text.js';
+import { unstorableText, unstorableTextMessage } from './text.js';
 import { decodeGlobalId, encodeGlobalId, UNKNOWN_TYPE } from './global-id.js';
 
 /**
@@ -104,7 +104,7 @@ export const builder = new SchemaBuilder<{
       resolve: (_root, { id }, _ctx, info, resolveNode) => {
         // The relay plugin decodes the id before any resolver wrapper sees it: check the text here.
         // (A malformed id decodes to itself, so `id.id` is what the caller sent.)
-        if (unstorableText(id.id)) throw new BadUserInputError('id contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)', 'id');
+        if (unstorableText(id.id)) throw new BadUserInputError(unstorableTextMessage('id'), 'id');
         const type = id.typename === UNKNOWN_TYPE ? undefined : info.schema.getType(id.typename);
         const isNode = type instanceof GraphQLObjectType && type.getInterfaces().some((i) => i.name === 'Node');
         return isNode ? resolveNode(id) : null;

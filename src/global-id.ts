@@ -9,6 +9,11 @@ const TYPE_BY_PREFIX: Record<string, string> = Object.fromEntries(
 );
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Whether the string is a database id as PostgreSQL's uuid takes it (lowercase, as ids are written). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 export type IdType = 'Token' | 'Team' | 'User';
 
 /** What a malformed or foreign id decodes to: a type name no object has. */
@@ -25,7 +30,7 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   const separator = globalId.indexOf('_');
   const typename = TYPE_BY_PREFIX[globalId.slice(0, separator)];
   const id = globalId.slice(separator + 1).toLowerCase();
-  if (separator < 0 || !typename || !UUID.test(id)) return { typename: UNKNOWN_TYPE, id: globalId };
+  if (separator < 0 || !typename || !isUuid(id)) return { typename: UNKNOWN_TYPE, id: globalId };
   return { typename, id };
 }
 

@@ -7,6 +7,11 @@ export function unstorableText(value: string): boolean {
   return value.includes('\u0000') || !value.isWellFormed();
 }
 
+/** What a refusal of such text says, naming where it was. */
+export function unstorableTextMessage(where: string): string {
+  return `${where} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)`;
+}
+
 // Control characters (C0, DEL, C1): never meaningful in a path, a method or a user agent.
 const CONTROL = /[\p{Cc}]/gu;
 

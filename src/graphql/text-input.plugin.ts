@@ -12,7 +12,7 @@ import {
   type GraphQLResolveInfo,
 } from 'graphql';
 import { BadUserInputError, ValidationError } from '../modules/common/errors.js';
-import { unstorableText } from '../text.js';
+import { unstorableText, unstorableTextMessage } from '../text.js';
 
 /**
  * Text that PostgreSQL cannot store never reaches it: every String and ID argument of every field,
@@ -110,11 +110,10 @@ function findUnstorable(value: unknown, type: GraphQLInputType, path: string[]):
 }
 
 function refusal(problem: Problem, info: GraphQLResolveInfo): Error {
-  const message = (path: string[]) => `${path.join('.')} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)`;
   const returnType = getNamedType(info.returnType);
   const typed = isUnionType(returnType) && returnType.getTypes().some((member) => member.name === 'ValidationError');
-  if (!typed) return new BadUserInputError(message(problem.path), problem.path[0]!);
+  if (!typed) return new BadUserInputError(unstorableTextMessage(problem.path.join('.')), problem.path[0]!);
   // Field errors are relative to the mutation's `input`, like every other ValidationError.
   const path = problem.path[0] === 'input' && problem.path.length > 1 ? problem.path.slice(1) : problem.path;
-  return ValidationError.forField(path, message(path));
+  return ValidationError.forField(path, unstorableTextMessage(path.join('.')));
 }

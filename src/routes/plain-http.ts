@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { clientIpOf, type RequestFacts } from '../authenticate.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
 import { redactSecrets } from '../redaction.js';
+import { OUTAGE_MESSAGE } from '../modules/common/errors.js';
 
 /**
  * The few routes served on the bare node:http handler, before yoga: the hot path of
@@ -23,7 +24,7 @@ export class HttpError extends Error {
 }
 
 export function serviceUnavailable(): HttpError {
-  return new HttpError(503, 'SERVICE_UNAVAILABLE', 'Keymint cannot reach its database right now: try again shortly', {
+  return new HttpError(503, 'SERVICE_UNAVAILABLE', OUTAGE_MESSAGE, {
     'retry-after': String(RETRY_AFTER_SECONDS),
   });
 }

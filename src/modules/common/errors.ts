@@ -100,10 +100,13 @@ export class RateLimitedError extends Error {
   }
 }
 
+/** What a caller is told during an outage, through either door. */
+export const OUTAGE_MESSAGE = 'Keymint cannot reach its database right now: try again shortly';
+
 /** The database cannot be reached: HTTP 503 with Retry-After, never a masked 500. */
 export class ServiceUnavailableError extends GraphQLError {
   constructor(retryAfterSeconds: number) {
-    super('Keymint cannot reach its database right now: try again shortly', {
+    super(OUTAGE_MESSAGE, {
       extensions: {
         code: 'SERVICE_UNAVAILABLE',
         retryAfterSeconds,

@@ -1,4 +1,5 @@
 import { BadUserInputError } from './errors.js';
+import { isUuid } from '../../global-id.js';
 
 /**
  * Newest-first lists paged by keyset on (time, id): the opaque cursor, the argument checks and
@@ -28,7 +29,7 @@ export function decodeKeysetCursor(cursor: string): KeysetCursor | null {
     // Only times a row can have: anything else would reach PostgreSQL as an impossible timestamp.
     if (typeof millis !== 'number' || !Number.isInteger(millis) || millis < 0 || millis > LATEST_CURSOR_TIME) return null;
     if (typeof id !== 'string') return null;
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return null;
+    if (!isUuid(id)) return null;
     return { at: new Date(millis), id };
   } catch {
     return null;

@@ -29,7 +29,6 @@ export interface TokenListFilter {
 export type RevocationTarget =
   | { kind: 'token'; id: string }
   | { kind: 'tokens'; ids: readonly string[] }
-  | { kind: 'descendants'; of: string }
   | { kind: 'descendantsOfAny'; ids: readonly string[] }
   | { kind: 'owner'; ownerId: string }
   | { kind: 'ownerInTeam'; ownerId: string; teamId: string }
@@ -280,8 +279,6 @@ function revocationCondition(target: RevocationTarget): [string, unknown[]] {
       return ['id = ?', [target.id]];
     case 'tokens':
       return ['id in (?)', [[...target.ids]]];
-    case 'descendants':
-      return ['ancestor_ids @> array[?]::uuid[]', [target.of]];
     case 'descendantsOfAny':
       return ['ancestor_ids && array[?]::uuid[]', [[...target.ids]]];
     case 'lineage':

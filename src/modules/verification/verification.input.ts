@@ -1,7 +1,8 @@
 import { isValidPermission } from '../../auth/permissions.js';
 import { ValidationError, type FieldProblem } from '../common/errors.js';
-import { sanitizeText, unstorableText } from '../../text.js';
+import { sanitizeText, unstorableText, unstorableTextMessage } from '../../text.js';
 import { parseAddress } from './restrictions.js';
+import { isUuid } from '../../global-id.js';
 import type { VerificationRequest } from './verification.js';
 import type { UsageReport } from '../usage/usage-recorder.js';
 
@@ -19,7 +20,6 @@ export interface VerifyInput extends VerificationRequest {
 
 const TEXT_LIMITS = { serverId: 128, clientIp: 64, token: 512 } as const;
 export const METADATA_LIMITS = { endpoint: 512, method: 16, userAgent: 512 } as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function validateVerifyInput(input: Record<string, unknown>): VerifyInput {
   const problems: FieldProblem[] = [];
@@ -38,7 +38,7 @@ export function validateVerifyInput(input: Record<string, unknown>): VerifyInput
       return null;
     }
     if (unstorableText(value)) {
-      problems.push({ path: [field], message: `${field} contains a character that cannot be stored (NUL, U+0000, or an unpaired surrogate)` });
+      problems.push({ path: [field], message: unstorableTextMessage(field) });
       return null;
     }
     return value;
@@ -89,7 +89,7 @@ export const MAX_USAGE_REPORTS = 1_000;
 export function validateUsageReport(input: Record<string, unknown>, path: string[] = []): UsageReport {
   const problems: FieldProblem[] = [];
   const { verificationId, statusCode, responseTimeMs } = input;
-  if (typeof verificationId !== 'string' || !UUID.test(verificationId)) {
+  if (typeof verificationId !== 'string' || !isUuid(verificationId.toLowerCase())) {
     problems.push({ path: [...path, 'verificationId'], message: 'verificationId must be the id returned by a verification' });
   }
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
