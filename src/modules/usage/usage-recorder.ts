@@ -4,6 +4,7 @@ import type { Knex, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger.js';
 import type { UsageEvent } from './usage-event.entity.js';
 import { isDatabaseUnavailable } from '../../db/availability.js';
+import { writeStatements } from './usage-statements.js';
 
 /** A use of a token, as the verifier sees it: the event's own fields, before it has an id or a report. */
 export interface UsageEventDraft
@@ -23,7 +24,8 @@ export interface UsageReport {
   responseTimeMs: number | null;
 }
 
-interface PendingEvent extends UsageEventDraft {
+/** A recorded event waiting to be written. */
+export interface PendingEvent extends UsageEventDraft {
   id: string;
   statusCode: number | null;
   responseTimeMs: number | null;
@@ -173,8 +175,9 @@ export class UsageRecorder {
     }
     try {
       // Every event is in before any report, which may be about any of them.
-      const unwritten = [...(await this.writeIsolating(events, [])), ...(await this.writeIsolating([], reports))];
-      if (unwritten.length > 0) this.requeue(unwritten.filter(isEvent), unwritten.filter((item) => !isEvent(item)) as UsageReport[]);
+      const unwrittenEvents = await this.writeIsolating(events, (batch) => this.write(batch, []), (event) => ({ tokenId: event.tokenId }));
+      const unwrittenReports = await this.writeIsolating(reports, (batch) => this.write([], batch), (report) => ({ verificationId: report.verificationId }));
+      if (unwrittenEvents.length + unwrittenReports.length > 0) this.requeue(unwrittenEvents, unwrittenReports);
     } finally {
       for (const event of events) this.inFlight.delete(event.id);
     }
@@ -186,30 +189,29 @@ export class UsageRecorder {
    * the others and drops those, logged and counted. One bad event never stops the rest. Returns
    * what could not be written because the database is unreachable: kept for the next attempt.
    */
-  private async writeIsolating(events: PendingEvent[], reports: UsageReport[]): Promise<(PendingEvent | UsageReport)[]> {
-    if (events.length === 0 && reports.length === 0) return [];
+  private async writeIsolating<T>(items: T[], write: (batch: T[]) => Promise<void>, describe: (item: T) => object): Promise<T[]> {
+    if (items.length === 0) return [];
     try {
-      await this.write(events, reports);
+      await write(items);
       return [];
     } catch (error) {
       if (isDatabaseUnavailable(error)) {
-        this.logger.warn({ err: error, waiting: events.length + reports.length + this.events.length }, 'usage flush failed: the database is unavailable; will retry');
-        return [...events, ...reports];
+        this.logger.warn({ err: error, waiting: items.length + this.events.length }, 'usage flush failed: the database is unavailable; will retry');
+        return items;
       }
-      if (events.length + reports.length === 1) {
+      if (items.length === 1) {
         this.droppedCount += 1;
         this.logger.error(
-          { err: error, dropped: 1, droppedTotal: this.droppedCount, tokenId: events[0]?.tokenId },
-          'usage flush: the database refused a usage event; dropped it and kept the rest',
+          { err: error, dropped: 1, droppedTotal: this.droppedCount, ...describe(items[0]!) },
+          'usage flush: the database refused a usage event or report; dropped it and kept the rest',
         );
         return [];
       }
-      const half = (list: unknown[]) => Math.ceil(list.length / 2);
-      const unwritten = await this.writeIsolating(events.slice(0, half(events)), reports.slice(0, half(reports)));
-      const [restEvents, restReports] = [events.slice(half(events)), reports.slice(half(reports))];
+      const half = Math.ceil(items.length / 2);
+      const unwritten = await this.writeIsolating(items.slice(0, half), write, describe);
       // Unreachable now: the other half waits for the next attempt too (what was written stays written).
-      if (unwritten.length > 0) return [...unwritten, ...restEvents, ...restReports];
-      return this.writeIsolating(restEvents, restReports);
+      if (unwritten.length > 0) return [...unwritten, ...items.slice(half)];
+      return this.writeIsolating(items.slice(half), write, describe);
     }
   }
 
@@ -220,11 +222,10 @@ export class UsageRecorder {
       // Through the driver with bound arrays, not connection.execute(): see writeStatements.
       // A backlog (after an outage, or at shutdown) goes in batch-sized statements, never one huge one.
       const size = this.options.flushBatch;
-      for (let i = 0; i < events.length; i += size) {
-        for (const [sql, params] of writeStatements(events.slice(i, i + size), [])) await trx.raw(sql, params as Knex.RawBinding[]);
-      }
-      for (let i = 0; i < reports.length; i += size) {
-        for (const [sql, params] of writeStatements([], reports.slice(i, i + size))) await trx.raw(sql, params as Knex.RawBinding[]);
+      for (let i = 0; i < Math.max(events.length, reports.length); i += size) {
+        for (const [sql, params] of writeStatements(events.slice(i, i + size), reports.slice(i, i + size))) {
+          await trx.raw(sql, params as Knex.RawBinding[]);
+        }
       }
     });
   }
@@ -241,71 +242,4 @@ export class UsageRecorder {
       this.logger.error({ dropped: overflow, droppedTotal: this.droppedCount }, 'usage buffer full while the database is unavailable: oldest events dropped');
     }
   }
-}
-
-function isEvent(item: PendingEvent | UsageReport): item is PendingEvent {
-  return 'tokenId' in item;
-}
-
-/** SQL and one array per `?`. */
-type Statement = [string, unknown[][]];
-
-/**
- * Each statement binds one array per column and unnests it, so the SQL text is the same whatever
- * the batch and the driver sends the values as they are. connection.execute() would inline every
- * value into the SQL text instead, which costs this process more CPU per event than a cached
- * verification does.
- */
-function writeStatements(events: PendingEvent[], reports: UsageReport[]): Statement[] {
-  const statements: Statement[] = [];
-  if (events.length > 0) {
-    statements.push([
-      `insert into usage_events (id, token_id, occurred_at, endpoint, method, client_ip, user_agent, outcome, blocked, block_reason, status_code, response_time_ms)
-       select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
-         ?::boolean[], ?::text[], ?::smallint[], ?::double precision[])`,
-      [
-        events.map((e) => e.id),
-        events.map((e) => e.tokenId),
-        events.map((e) => e.occurredAt),
-        events.map((e) => e.endpoint),
-        events.map((e) => e.method),
-        events.map((e) => e.clientIp),
-        events.map((e) => e.userAgent),
-        events.map((e) => e.outcome),
-        events.map((e) => e.blocked),
-        events.map((e) => e.blockReason),
-        events.map((e) => e.statusCode),
-        events.map((e) => e.responseTimeMs),
-      ],
-    ]);
-    const touched = tokenTouches(events);
-    if (touched.length > 0) statements.push([
-      `update tokens as t set last_used_at = greatest(t.last_used_at, v.last_used_at), usage_count = t.usage_count + v.uses
-       from unnest(?::uuid[], ?::timestamptz[], ?::bigint[]) as v(id, last_used_at, uses)
-       where t.id = v.id`,
-      [touched.map((t) => t.tokenId), touched.map((t) => t.lastUsedAt), touched.map((t) => t.uses)],
-    ]);
-  }
-  if (reports.length > 0) {
-    statements.push([
-      `update usage_events as e set status_code = v.status_code, response_time_ms = v.response_time_ms
-       from unnest(?::uuid[], ?::smallint[], ?::double precision[]) as v(id, status_code, response_time_ms)
-       where e.id = v.id and e.status_code is null`,
-      [reports.map((r) => r.verificationId), reports.map((r) => r.statusCode), reports.map((r) => r.responseTimeMs)],
-    ]);
-  }
-  return statements;
-}
-
-/** Per token: the latest VALID use and how many uses to add to usageCount. */
-function tokenTouches(events: PendingEvent[]) {
-  const byToken = new Map<string, { tokenId: string; lastUsedAt: Date; uses: number }>();
-  for (const event of events) {
-    if (event.outcome !== 'VALID') continue;
-    const touch = byToken.get(event.tokenId) ?? { tokenId: event.tokenId, lastUsedAt: event.occurredAt, uses: 0 };
-    if (event.occurredAt > touch.lastUsedAt) touch.lastUsedAt = event.occurredAt;
-    if (event.countsTowardUsage) touch.uses += 1;
-    byToken.set(event.tokenId, touch);
-  }
-  return [...byToken.values()];
 }
