@@ -141,7 +141,11 @@ async function insertRows(connection: Connection, table: string, columns: string
 }
 
 export interface UsageSeedPlan {
-  tokenId: string;
+  /**
+   * Whose events: one token's, or spread over an owner's tokens, token k of n (newest first)
+   * picked with a probability falling like 1/sqrt(k), so a few are busy and most are quiet.
+   */
+  tokens: { tokenId: string } | { ownerId: string };
   events: number;
   /** The events are spread evenly from `since` to `until`, oldest first. */
   since: Date;
@@ -165,9 +169,12 @@ export async function seedUsageEvents(orm: MikroORM, plan: UsageSeedPlan): Promi
   const spanMs = plan.until.getTime() - plan.since.getTime();
   for (let start = 0; start < plan.events && !plan.signal.aborted; start += USAGE_SEED_CHUNK) {
     const end = Math.min(start + USAGE_SEED_CHUNK, plan.events);
+    const spread = 'ownerId' in plan.tokens;
     await connection.execute(
-      `insert into usage_events (id, token_id, occurred_at, endpoint, method, client_ip, user_agent, outcome, blocked, block_reason, status_code, response_time_ms)
-       select gen_random_uuid(), ?::uuid,
+      `${spread ? 'with owned as (select array_agg(id order by created_at desc, id desc) as ids from tokens where owner_id = ?)' : ''}
+       insert into usage_events (id, token_id, occurred_at, endpoint, method, client_ip, user_agent, outcome, blocked, block_reason, status_code, response_time_ms)
+       select gen_random_uuid(),
+         ${spread ? 'owned.ids[1 + least(cardinality(owned.ids) - 1, floor(r.t * r.t * cardinality(owned.ids))::int)]' : '?::uuid'},
          ?::timestamptz + (g::double precision * ? / ?) * interval '1 millisecond',
          (array['/api/users', '/api/orders', '/api/orders/:id', '/api/invoices', '/api/search', '/api/reports',
                 '/api/files', '/api/files/:id', '/api/health', '/api/teams', '/api/audit', '/api/export'])[1 + least(11, floor(-ln(1 - r.e) * 3)::int)],
@@ -178,15 +185,15 @@ export async function seedUsageEvents(orm: MikroORM, plan: UsageSeedPlan): Promi
          case when r.outcome <> 'VALID' then 'refused: ' || lower(r.outcome) end,
          case when r.outcome = 'VALID' and g % 10 < 7 then (array[200, 200, 200, 200, 200, 200, 201, 404, 404, 500])[1 + g % 10 + (g / 10) % 4] end,
          case when r.outcome = 'VALID' and g % 10 < 7 then 2 + r.e * 40 end
-       from generate_series(?::int, ?::int) as g,
-         lateral (select random() as e,
+       from ${spread ? 'owned, ' : ''}generate_series(?::int, ?::int) as g,
+         lateral (select random() as e, random() as t,
            case when g % 100 < 88 then 'VALID'
                 when g % 100 < 92 then 'RATE_LIMITED'
                 when g % 100 < 95 then 'INSUFFICIENT_PERMISSIONS'
                 when g % 100 < 97 then 'IP_NOT_ALLOWED'
                 when g % 100 < 99 then 'OUTSIDE_TIME_WINDOW'
                 else 'EXPIRED' end as outcome) as r`,
-      [plan.tokenId, plan.since, spanMs, plan.events, start, end - 1],
+      ['ownerId' in plan.tokens ? plan.tokens.ownerId : plan.tokens.tokenId, plan.since, spanMs, plan.events, start, end - 1],
       'run',
     );
   }

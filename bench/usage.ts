@@ -78,7 +78,7 @@ export async function runUsageBench(env: BenchEnvironment, settings: Settings, s
   console.log(`seeding ${int(events)} events for one token over ${STATS_DAYS} days…`);
   const period = periodEnding(new Date(), STATS_DAYS);
   const seedStarted = performance.now();
-  await seedUsageEvents(orm, { tokenId: statsTokenId, events, since: period.since, until: new Date(), signal });
+  await seedUsageEvents(orm, { tokens: { tokenId: statsTokenId }, events, since: period.since, until: new Date(), signal });
   if (signal.aborted) throw new Interrupted();
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   client.dropIdleConnections();
