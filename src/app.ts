@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import { clientIpOf, RequestAuthenticator } from './authenticate.js';
+import { clientIpOf, RequestAuthenticator } from './request/authenticate.js';
 import { SessionVerifier } from './auth/session-verifier.js';
 import { createContext, type Context } from './context.js';
 import { schema } from './schema.js';
@@ -21,11 +21,10 @@ import { TokenVerifier } from './modules/verification/token-verifier.js';
 import { VerificationCache } from './modules/verification/verification-cache.js';
 import { verificationRoutes } from './routes/verification.routes.js';
 import type { TokenEvent } from './modules/token/token-events.js';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { anonymousActor, type Actor } from './modules/audit/actor.js';
+import { anonymousActor } from './modules/audit/actor.js';
 import { LeakReports } from './modules/token/leak-reports.js';
-import { TokenRepository } from './modules/token/token.repository.js';
-import { TokenService } from './modules/token/token.service.js';
+import { UsageReports } from './modules/usage/usage-reports.js';
+import { actingServices } from './services.js';
 import { leakRoutes } from './routes/leak.routes.js';
 import { plainRoute, sendJson } from './routes/plain-http.js';
 import { SigningKeys } from './modules/exchange/signing-keys.js';
@@ -127,31 +126,22 @@ export function createApp(deps: AppDependencies): App {
     serverId: config.serverId,
     clock,
   });
+  const usageReports = new UsageReports(usage, () => orm.em);
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = verificationRoutes({
     config,
     logger,
     authenticator,
     verifier,
-    usage,
+    usageReports,
     em: () => orm.em.fork(),
   });
-  const tokenServiceFor = (em: EntityManager, actor: Actor) =>
-    new TokenService({ em, clock, settings: config.tokens, actor, events: tokenEvents });
+  const services = actingServices({ config, clock, tokenEvents });
   const leaks = new LeakReports(
     (redis ? redisLimiters(redis.commands, 'keymint:leaks') : memoryLimiters)(config.leakReportsPerMinute, 60),
-    clock,
+    config.tokens.prefix,
+    (reporter) => services(orm.em.fork(), anonymousActor(reporter)).revocations,
   );
-  Object.assign(
-    routes,
-    leakRoutes({
-      config,
-      logger,
-      report: (strings, request) => {
-        const em = orm.em.fork();
-        return leaks.report(strings, request.clientIp, tokenServiceFor(em, anonymousActor(request)), new TokenRepository(em));
-      },
-    }),
-  );
+  Object.assign(routes, leakRoutes({ config, logger, report: (strings, request) => leaks.report(strings, request) }));
   const signingKeys = new SigningKeys(
     orm,
     deps.keyEncryptionKey ?? config.exchange.keyEncryptionKey ?? randomBytes(32),
@@ -293,7 +283,7 @@ export function createApp(deps: AppDependencies): App {
       const headers = request.headers;
       try {
         return await createContext(
-          { config, clock, logger, em: orm.em, authenticator, verifier, tokenEvents, tokenEventSource: bus, leaks, exchange, callerLimits },
+          { config, clock, logger, em: orm.em, authenticator, services, verifier, usageReports, tokenEventSource: bus, leaks, exchange, callerLimits },
           {
             authorization: headers.get('authorization'),
             cookie: headers.get('cookie'),

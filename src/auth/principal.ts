@@ -1,8 +1,34 @@
-import type { TokenSnapshot, UserSnapshot } from '../modules/token/token-snapshot.js';
 import { ALL_PERMISSIONS, grants, intersectPermissions, normalizePermissions } from './permissions.js';
 
 export type AuthMethod = 'SESSION' | 'API_TOKEN';
+/** A user's role in a team: what decides what they may do there. */
 export type TeamRole = 'OWNER' | 'MEMBER';
+
+/** What authorization needs to know about a user: plain data, safe to cache. */
+export interface UserSnapshot {
+  id: string;
+  email: string;
+  name: string | null;
+  permissions: string[];
+  isAdmin: boolean;
+}
+
+/**
+ * What authorization needs to know about the API token a request came with: whose it is, where it
+ * sits in its lineage and what bounds it. The token module's snapshot is a superset of this.
+ */
+export interface TokenGrant {
+  id: string;
+  teamId: string | null;
+  permissions: string[];
+  /** Ancestors, nearest last: the token manages only itself and its descendants. */
+  ancestorIds: string[];
+  /** The ancestors' own permission lists, nearest last; each bounds this token. */
+  lineage: string[][];
+  owner: UserSnapshot;
+  /** The owner's role in the token's team now (null for a personal token, or a former member). */
+  ownerTeamRole: TeamRole | null;
+}
 
 /** The token-management actions an API token must be granted explicitly. */
 export type TokenAction = 'tokens.create' | 'tokens.read' | 'tokens.update' | 'tokens.revoke';
@@ -15,7 +41,7 @@ export interface Principal {
   authMethod: AuthMethod;
   user: UserSnapshot;
   /** Set when authMethod is API_TOKEN. */
-  token: TokenSnapshot | null;
+  token: TokenGrant | null;
 }
 
 /**
@@ -40,7 +66,7 @@ export function userPermissions(user: UserSnapshot, teamRole: TeamRole | null = 
  * its owner's permissions, a child with one acts with exactly its parent's. So no token ever
  * outgrows its owner or its parent.
  */
-export function tokenPermissions(token: Pick<TokenSnapshot, 'permissions' | 'owner' | 'ownerTeamRole' | 'lineage'>): string[] {
+export function tokenPermissions(token: Pick<TokenGrant, 'permissions' | 'owner' | 'ownerTeamRole' | 'lineage'>): string[] {
   // Snapshots are immutable and cached, so the answer is computed once per snapshot, not per use.
   const known = computed.get(token);
   if (known) return known;

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { RateLimitedError, ValidationError } from '../modules/common/errors.js';
 import { leakedStrings } from '../modules/token/leak-reports.js';
 import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
-import type { RequestFacts } from '../authenticate.js';
+import type { RequestFacts } from '../request/authenticate.js';
 
 export interface LeakRouteDependencies {
   config: Config;

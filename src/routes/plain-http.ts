@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { clientIpOf, type RequestFacts } from '../authenticate.js';
+import { clientIpOf, type RequestFacts } from '../request/authenticate.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
 import { redactSecrets } from '../redaction.js';
 import { OUTAGE_MESSAGE } from '../modules/common/errors.js';

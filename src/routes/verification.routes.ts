@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { RequestAuthenticator } from '../authenticate.js';
+import type { RequestAuthenticator } from '../request/authenticate.js';
 import { mayVerifyTokens, type Principal } from '../auth/principal.js';
 import { ValidationError } from '../modules/common/errors.js';
-import type { UsageRecorder } from '../modules/usage/usage-recorder.js';
+import type { UsageReports } from '../modules/usage/usage-reports.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import { viewOf } from '../modules/verification/verification-view.js';
 import {
@@ -20,7 +20,7 @@ export interface VerificationRouteDependencies {
   logger: Logger;
   authenticator: RequestAuthenticator;
   verifier: TokenVerifier;
-  usage: UsageRecorder;
+  usageReports: UsageReports;
   /** A fresh entity manager, only for a session caller's user lookup. */
   em: () => EntityManager;
 }
@@ -109,8 +109,10 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
       throw new HttpError(400, 'BAD_REQUEST', `Send a list of at most ${MAX_USAGE_REPORTS} reports: [{verificationId, statusCode, responseTimeMs}]`);
     }
     const reports = withValidation(() => items.map((item, index) => validateUsageReport(asObject(item), [String(index)])));
-    for (const usage of reports) deps.usage.report(usage);
-    sendJson(res, 202, { accepted: reports.length });
+    // The same check as the reportUsage mutation: a report about no recorded verification changes
+    // nothing. A batch is not refused for one such id; the answer names them.
+    const { unknown } = await deps.usageReports.report(reports);
+    sendJson(res, 202, { accepted: reports.length, unknown });
   };
 
   return {

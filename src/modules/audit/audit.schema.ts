@@ -1,8 +1,7 @@
 import { builder } from '../../builder.js';
-import { isAdmin } from '../../auth/principal.js';
+import { auditReach } from '../../auth/reach.js';
 import { encodeGlobalId, parseGlobalId } from '../../global-id.js';
 import { AUDIT_ACTIONS, type AuditEvent } from './audit-event.entity.js';
-import { AuditRepository, type AuditScope } from './audit.repository.js';
 import { connectionOf, COUNT_COMPLEXITY, encodeKeysetCursor, pageArguments, pageComplexity, type ConnectionShape } from '../common/keyset-page.js';
 
 const AuditActionEnum = builder.enumType('AuditAction', { values: AUDIT_ACTIONS });
@@ -34,12 +33,6 @@ const AuditTargetRef = builder.objectRef<AuditEvent>('AuditTarget').implement({
     type: t.exposeString('targetType', { description: 'TOKEN or TEAM.' }),
     id: t.id({ resolve: (e) => encodeGlobalId(e.targetType === 'TOKEN' ? 'Token' : 'Team', e.targetId) }),
   }),
-});
-
-builder.scalarType('JSON', {
-  description: 'A JSON value.',
-  serialize: (value) => value,
-  parseValue: (value) => value,
 });
 
 const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
@@ -91,12 +84,7 @@ builder.queryField('auditEvents', (t) =>
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
     resolve: async (_root, args, ctx) => {
       const { first, after } = pageArguments(args);
-      const principal = ctx.principal!;
-      const scope: AuditScope = principal.token
-        ? { kind: 'lineage', tokenId: principal.token.id }
-        : isAdmin(principal)
-          ? { kind: 'all' }
-          : { kind: 'user', userId: principal.user.id };
+      const reach = auditReach(ctx.caller());
       const f = args.filter ?? {};
       // An id of the wrong kind matches nothing, rather than being ignored.
       const filter = {
@@ -107,10 +95,9 @@ builder.queryField('auditEvents', (t) =>
         since: f.since,
         until: f.until,
       };
-      const repository = new AuditRepository(ctx.em);
-      const { events, hasNextPage } = await repository.page(scope, filter, first, after);
+      const { events, hasNextPage } = await ctx.audit.page(reach, filter, first, after);
       const connection = connectionOf(events, (event) => encodeKeysetCursor(event.occurredAt, event.id), { hasNextPage, after }, () =>
-        repository.count(scope, filter),
+        ctx.audit.count(reach, filter),
       );
       return connection as never;
     },

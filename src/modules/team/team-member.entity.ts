@@ -1,8 +1,8 @@
 import { EntitySchema, type Ref } from '@mikro-orm/core';
 import type { Team } from './team.entity.js';
 import type { User } from '../user/user.entity.js';
+import type { TeamRole } from '../../auth/principal.js';
 
-export type TeamRole = 'OWNER' | 'MEMBER';
 
 /** A user's membership of a team, with the role that decides what they may do there. */
 export class TeamMember {

@@ -76,7 +76,7 @@ builder.mutationFields((t) => ({
     rateLimit: 'change',
     complexity: 10,
     authScopes: { authenticated: true, session: true },
-    resolve: async (_root, { input }, ctx) => ({ team: await ctx.teams.create(ctx.principal!, input.name) }),
+    resolve: async (_root, { input }, ctx) => ({ team: await ctx.teams.create(ctx.caller(), input.name) }),
   }),
 
   addTeamMember: t.field({
@@ -108,10 +108,12 @@ builder.mutationFields((t) => ({
     errors: { types: ERRORS, directResult: true, union: { name: 'RemoveTeamMemberResult' } },
     rateLimit: 'change',
     complexity: 10,
-    authScopes: (_root, { input }, ctx) =>
-      userDbId(input.userId) === ctx.principal?.user.id
-        ? { authenticated: true, session: true, teamMember: input.teamId }
-        : { authenticated: true, session: true, teamMember: input.teamId, teamOwner: input.teamId },
+    authScopes: (_root, { input }) => ({
+      authenticated: true,
+      session: true,
+      teamMember: input.teamId,
+      memberRemovable: { teamId: input.teamId, userId: input.userId },
+    }),
     resolve: async (_root, { input }, ctx) => ({
       team: await ctx.teams.removeMember(teamDbId(input.teamId), userDbId(input.userId)),
     }),

@@ -3,10 +3,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../../clock.js';
 import type { Principal, TeamRole } from '../../auth/principal.js';
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors.js';
-import { escapeLike } from '../common/like.js';
-import type { TokenService } from '../token/token.service.js';
-import type { RevokedToken } from '../token/token.repository.js';
-import { User } from '../user/user.entity.js';
+import { inTransaction } from '../../db/transaction.js';
+import type { TokenRevocation } from '../token/token-revocation.js';
+import type { User } from '../user/user.entity.js';
+import { UserRepository } from '../user/user.repository.js';
+import { MembershipRepository } from './membership.repository.js';
+import { TeamRepository } from './team.repository.js';
 import { TeamMember } from './team-member.entity.js';
 import { Team } from './team.entity.js';
 import type { Actor } from '../audit/actor.js';
@@ -37,7 +39,7 @@ export class TeamService {
   constructor(
     private readonly em: EntityManager,
     private readonly clock: Clock,
-    private readonly tokens: TokenService,
+    private readonly revocations: TokenRevocation,
     private readonly actor: Actor,
   ) {}
 
@@ -50,7 +52,7 @@ export class TeamService {
     if (!slug) throw ValidationError.forField(['name'], 'name must contain letters or digits');
     const now = this.clock();
     try {
-      return await this.em.transactional(async (tx) => {
+      return await inTransaction(this.em, async (tx) => {
         const team = new Team({ name: trimmed, slug, now });
         tx.persist(team);
         tx.persist(tx.create(TeamMember, { team, user: principal.user.id, role: 'OWNER', joinedAt: now }));
@@ -69,7 +71,7 @@ export class TeamService {
   async addMember(teamId: string, email: string, role: TeamRole): Promise<{ team: Team; member: TeamMember }> {
     const user = await this.userByEmail(email);
     return this.locked(teamId, async (tx, team) => {
-      if (await tx.findOne(TeamMember, { team: teamId, user: user.id })) {
+      if (await new MembershipRepository(tx).find(teamId, user.id)) {
         throw new ConflictError(`${user.email} is already a member of this team`);
       }
       const member = tx.create(TeamMember, { team: teamId, user: user.id, role, joinedAt: this.clock() });
@@ -93,34 +95,26 @@ export class TeamService {
 
   /** Removes a member and revokes their tokens in the team (they no longer speak for it). */
   async removeMember(teamId: string, userId: string): Promise<Team> {
-    const revoked: RevokedToken[] = [];
-    const team = await this.locked(teamId, async (tx, team) => {
+    return this.locked(teamId, async (tx, team) => {
       const member = await this.memberOf(tx, teamId, userId);
       if (member.role === 'OWNER') await this.assertAnotherOwner(tx, teamId, 'removing');
       tx.remove(member);
       await tx.flush();
       await this.audit(tx, teamId, 'MEMBER_REMOVED', { userId, role: member.role });
-      revoked.push(
-        ...(await this.tokens.revokeAllIn(tx, { kind: 'ownerInTeam', ownerId: userId, teamId }, REMOVED_FROM_TEAM)),
-      );
+      await this.revocations.revokeAllIn(tx, { kind: 'ownerInTeam', ownerId: userId, teamId }, REMOVED_FROM_TEAM);
       return team;
     });
-    this.tokens.announceRevoked(revoked);
-    return team;
   }
 
   /** Deletes a team: hidden from then on, never erased; every team token is revoked. */
   async delete(teamId: string): Promise<Team> {
-    const revoked: RevokedToken[] = [];
-    const team = await this.locked(teamId, async (tx, team) => {
+    return this.locked(teamId, async (tx, team) => {
       team.deletedAt = this.clock();
       await tx.flush();
       await this.audit(tx, teamId, 'TEAM_DELETED', { name: team.name });
-      revoked.push(...(await this.tokens.revokeAllIn(tx, { kind: 'team', teamId }, TEAM_DELETED)));
+      await this.revocations.revokeAllIn(tx, { kind: 'team', teamId }, TEAM_DELETED);
       return team;
     });
-    this.tokens.announceRevoked(revoked);
-    return team;
   }
 
   private audit(tx: EntityManager, teamId: string, action: AuditAction, changes: Record<string, unknown>): Promise<void> {
@@ -128,24 +122,21 @@ export class TeamService {
   }
 
   private async locked<T>(teamId: string, work: (tx: EntityManager, team: Team) => Promise<T>): Promise<T> {
-    return this.em.transactional(async (tx) => {
-      const rows = await tx
-        .getConnection()
-        .execute(`select id from teams where id = ? and deleted_at is null for update`, [teamId], 'all', tx.getTransactionContext());
-      if (rows.length === 0) throw new NotFoundError('Team not found');
-      const team = await tx.findOneOrFail(Team, { id: teamId });
+    return inTransaction(this.em, async (tx) => {
+      const team = await new TeamRepository(tx).lockLive(teamId);
+      if (!team) throw new NotFoundError('Team not found');
       return work(tx, team);
     });
   }
 
   private async memberOf(tx: EntityManager, teamId: string, userId: string): Promise<TeamMember> {
-    const member = await tx.findOne(TeamMember, { team: teamId, user: userId });
+    const member = await new MembershipRepository(tx).find(teamId, userId);
     if (!member) throw new NotFoundError('No such member in this team');
     return member;
   }
 
   private async assertAnotherOwner(tx: EntityManager, teamId: string, doing: string): Promise<void> {
-    const owners = await tx.count(TeamMember, { team: teamId, role: 'OWNER' });
+    const owners = await new MembershipRepository(tx).countOwners(teamId);
     if (owners <= 1) {
       throw new ValidationError(`A team always keeps at least one owner: make someone else an owner before ${doing} this one`, [
         { path: ['userId'], message: 'the last owner' },
@@ -153,13 +144,9 @@ export class TeamService {
     }
   }
 
-  /** A user who has signed in at least once, by email (case-insensitive; the latest if several). */
+  /** A user who has signed in at least once, by email (the latest if several share it). */
   private async userByEmail(email: string): Promise<User> {
-    const [user] = await this.em.find(
-      User,
-      { email: { $ilike: escapeLike(email.trim()) } },
-      { orderBy: { updatedAt: 'desc' }, limit: 1 },
-    );
+    const [user] = await new UserRepository(this.em).byEmail(email);
     if (!user) throw new NotFoundError('No user with this email has signed in to Keymint yet');
     return user;
   }

@@ -1,13 +1,17 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Clock } from '../../clock.js';
 import { RateLimitedError, ValidationError } from '../common/errors.js';
 import { retryAfterSeconds } from '../../limits/limiters.js';
-import { type TokenRepository } from './token.repository.js';
-import type { TokenService } from './token.service.js';
+import type { TokenRevocation } from './token-revocation.js';
 import { hasValidChecksum, hashSecret } from './token.secret.js';
 
 export const LEAK_REASON = 'Reported as leaked';
 export const MAX_LEAK_REPORT = 1_000;
+
+/** Where a report came from: what its audit events record. */
+export interface Reporter {
+  clientIp: string | null;
+  userAgent: string | null;
+}
 
 /**
  * Anyone who finds a Keymint token may report it, without credentials. Every live token among
@@ -18,15 +22,19 @@ export const MAX_LEAK_REPORT = 1_000;
 export class LeakReports {
   constructor(
     private readonly limiter: RateLimiterAbstract,
-    private readonly clock: Clock,
+    /** The prefix of this instance's secrets, for the checksum test. */
+    private readonly secretPrefix: string,
+    /** The revocations of a report's own: whoever calls, a leak report acts anonymously ("leak-report"). */
+    private readonly revocationsFor: (reporter: Reporter) => TokenRevocation,
   ) {}
 
-  async report(strings: unknown[], clientIp: string | null, tokens: TokenService, repository: TokenRepository): Promise<{ received: number }> {
+  /** Both doors (the reportLeakedTokens mutation and POST /v1/leaks) report here. */
+  async report(strings: unknown[], reporter: Reporter): Promise<{ received: number }> {
     if (strings.length > MAX_LEAK_REPORT) {
       throw ValidationError.forField(['tokens'], `report at most ${MAX_LEAK_REPORT} strings at a time`);
     }
     try {
-      await this.limiter.consume(clientIp ?? 'unknown');
+      await this.limiter.consume(reporter.clientIp ?? 'unknown');
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
         const seconds = retryAfterSeconds(rejection);
@@ -34,14 +42,13 @@ export class LeakReports {
       }
       throw rejection;
     }
-    // Checksums first: noise costs no database work. What is left is looked up in one batch.
+    // Checksums first: noise costs no database work. What is left is looked up in one batch, and
+    // revoked in one transaction, descendants included.
     const hashes = new Set<string>();
     for (const value of strings) {
-      if (typeof value === 'string' && hasValidChecksum(tokens.secretPrefix, value)) hashes.add(hashSecret(value));
+      if (typeof value === 'string' && hasValidChecksum(this.secretPrefix, value)) hashes.add(hashSecret(value));
     }
-    const ids = hashes.size > 0 ? await repository.liveTokenIdsBySecretHashes([...hashes], this.clock()) : [];
-    // One transaction for the whole report, descendants included.
-    if (ids.length > 0) await tokens.revokeAll({ kind: 'tokens', ids }, LEAK_REASON);
+    if (hashes.size > 0) await this.revocationsFor(reporter).revokeBySecretHashes([...hashes], LEAK_REASON);
     return { received: strings.length };
   }
 }

@@ -1,21 +1,12 @@
-import type { TeamRole } from '../../auth/principal.js';
+import type { TeamRole, TokenGrant, UserSnapshot } from '../../auth/principal.js';
 import type { TimeRestrictions, Token, UsageLimits } from './token.entity.js';
 import type { User } from '../user/user.entity.js';
-
-/** What authorization needs to know about a user: plain data, safe to cache. */
-export interface UserSnapshot {
-  id: string;
-  email: string;
-  name: string | null;
-  permissions: string[];
-  isAdmin: boolean;
-}
 
 /**
  * A token as verification sees it: plain, immutable data with its owner's current claims, so it
  * can be cached between requests without holding an entity manager.
  */
-export interface TokenSnapshot {
+export interface TokenSnapshot extends TokenGrant {
   id: string;
   name: string;
   prefix: string;

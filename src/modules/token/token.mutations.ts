@@ -1,9 +1,7 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
-import { anonymousActor } from '../audit/actor.js';
 import { MAX_LEAK_REPORT } from './leak-reports.js';
-import { TokenRepository } from './token.repository.js';
 import type { Token } from './token.entity.js';
 import { DayOfWeekEnum, TokenRef } from './token.schema.js';
 
@@ -151,7 +149,7 @@ builder.mutationFields((t) => ({
       if (input.teamId != null && !teamId) throw new NotFoundError('Team not found');
       const ownerId = input.ownerId == null ? null : parseGlobalId('User', input.ownerId);
       if (input.ownerId != null && !ownerId) throw new NotFoundError('No such member in this team');
-      return ctx.tokens.mint(ctx.principal!, { ...input, teamId, ownerId });
+      return ctx.tokens.mint(ctx.caller(), { ...input, teamId, ownerId });
     },
   }),
 
@@ -175,7 +173,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const { id, ...changes } = input;
       const token = await visibleToken(ctx, id);
-      return { token: await ctx.tokens.update(ctx.principal!, token, changes) };
+      return { token: await ctx.tokens.update(ctx.caller(), token, changes) };
     },
   }),
 
@@ -210,11 +208,8 @@ builder.mutationFields((t) => ({
     // Limited per client address (it needs no credentials), not per caller.
     errors: { types: [ValidationError, RateLimitedError], directResult: true, union: { name: 'ReportLeakedTokensResult' } },
     complexity: (args) => 10 + Math.ceil((args.input?.tokens?.length ?? 0) / 10),
-    resolve: async (_root, { input }, ctx) => {
-      // Whoever calls, a leak report acts anonymously: revokedBy "leak-report".
-      const tokens = ctx.tokensAs(anonymousActor(ctx.request));
-      return ctx.leaks.report(input.tokens, ctx.request.clientIp, tokens, new TokenRepository(ctx.em));
-    },
+    // Whoever calls, a leak report acts anonymously: revokedBy "leak-report".
+    resolve: (_root, { input }, ctx) => ctx.leaks.report(input.tokens, ctx.request),
   }),
 
   revokeToken: t.field({

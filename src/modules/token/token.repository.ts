@@ -1,39 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import type { TeamRole } from '../../auth/principal.js';
-import { escapeLike } from '../common/like.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { tokenListWhere, type TokenListFilter } from './token-list-filter.js';
 import type { KeysetCursor } from '../common/keyset-page.js';
-import { TeamMember } from '../team/team-member.entity.js';
+import { MembershipRepository } from '../team/membership.repository.js';
 import { Revocation } from './revocation.entity.js';
 import { Token } from './token.entity.js';
 import { RetiredSecretSchema } from './retired-secret.entity.js';
 import { snapshotOfToken, type TokenSnapshot } from './token-snapshot.js';
+import * as sql from './token.sql.js';
+import type { RevocationTarget } from './token.sql.js';
 
-/** Named queries over tokens. Rules live in the service; SQL shapes live here. */
-
-/** Which tokens a list shows. Every condition given must hold. */
-export interface TokenListFilter {
-  ownerId?: string;
-  teamId?: string;
-  /** Owners whose email matches, case-insensitively (admin search). */
-  ownerEmail?: string;
-  /** A token and its descendants: what an API token may manage. */
-  lineageOf?: string;
-  includeInactive: boolean;
-  search?: string | null;
-  tag?: string | null;
-  now: Date;
-}
-
-/** Which tokens a bulk revocation takes. */
-export type RevocationTarget =
-  | { kind: 'token'; id: string }
-  | { kind: 'tokens'; ids: readonly string[] }
-  | { kind: 'descendantsOfAny'; ids: readonly string[] }
-  | { kind: 'owner'; ownerId: string }
-  | { kind: 'ownerInTeam'; ownerId: string; teamId: string }
-  | { kind: 'team'; teamId: string }
-  | { kind: 'lineage'; of: string };
+/**
+ * The one owner of the `tokens` table: named queries over tokens (their SQL text in token.sql.ts).
+ * Rules live in the service; SQL shapes live here.
+ */
 
 interface Lineage {
   lists: string[][];
@@ -65,6 +45,16 @@ export class TokenRepository {
     return this.em.find(Token, { id: { $in: [...ids] } });
   }
 
+  findById(id: string): Promise<Token | null> {
+    return this.em.findOne(Token, { id });
+  }
+
+  /** The ids of a token and its descendants. */
+  async lineageIds(tokenId: string): Promise<string[]> {
+    const rows = await this.em.getConnection().execute<{ id: string }[]>(sql.LINEAGE_IDS, sql.lineageParams(tokenId));
+    return rows.map((row) => row.id);
+  }
+
   childrenOf(parentIds: readonly string[]): Promise<Token[]> {
     return this.em.find(Token, { parent: { $in: [...parentIds] } }, { orderBy: { createdAt: 'desc', id: 'desc' } });
   }
@@ -89,7 +79,10 @@ export class TokenRepository {
   }
 
   private async snapshotOf(token: Token): Promise<TokenSnapshot> {
-    const [lineage, ownerTeamRole] = await Promise.all([this.lineageOf(token), this.ownerRoleIn(token)]);
+    const [lineage, ownerTeamRole] = await Promise.all([
+      this.lineageOf(token),
+      token.team ? new MembershipRepository(this.em).roleIn(token.owner.id, token.team.id) : null,
+    ]);
     return snapshotOfToken(token, token.owner.getEntity(), {
       lineage: lineage.lists,
       ownerTeamRole,
@@ -104,10 +97,7 @@ export class TokenRepository {
    */
   async liveTokenIdsBySecretHashes(secretHashes: readonly string[], now: Date): Promise<string[]> {
     const rows = await this.em.getConnection().execute<{ id: string }[]>(
-      `select t.id from tokens t where t.revoked_at is null and t.secret_hash in (?)
-       union
-       select t.id from retired_secrets r join tokens t on t.id = r.token_id
-       where t.revoked_at is null and r.valid_until > ? and r.secret_hash in (?)`,
+      sql.LIVE_IDS_BY_SECRET_HASHES,
       [[...secretHashes], now, [...secretHashes]],
       'all',
     );
@@ -116,7 +106,7 @@ export class TokenRepository {
 
   /** One page, newest first, and whether more follow. */
   async page(filter: TokenListFilter, first: number, after: KeysetCursor | null) {
-    const where = this.where(filter);
+    const where = tokenListWhere(filter);
     if (after) {
       where.$and.push({
         $or: [{ createdAt: { $lt: after.at } }, { createdAt: after.at, id: { $lt: after.id } }],
@@ -131,13 +121,13 @@ export class TokenRepository {
 
   /** Active tokens whose expiry falls before `until`, soonest first. */
   expiringSoon(filter: Omit<TokenListFilter, 'includeInactive'>, until: Date, limit: number): Promise<Token[]> {
-    const where = this.where({ ...filter, includeInactive: false });
+    const where = tokenListWhere({ ...filter, includeInactive: false });
     where.$and.push({ expiresAt: { $ne: null, $lte: until } });
     return this.em.find(Token, where, { orderBy: { expiresAt: 'asc', id: 'asc' }, limit });
   }
 
   count(filter: TokenListFilter): Promise<number> {
-    return this.em.count(Token, this.where(filter));
+    return this.em.count(Token, tokenListWhere(filter));
   }
 
   /**
@@ -150,18 +140,16 @@ export class TokenRepository {
   ): Promise<RevokedToken[]> {
     const connection = this.em.getConnection();
     const ctx = this.em.getTransactionContext();
-    const [condition, params] = revocationCondition(target);
+    const [condition, params] = sql.revocationCondition(target);
     const revoked = await connection.execute<{ id: string; secret_hash: string; prefix: string; owner_id: string; team_id: string | null }[]>(
-      `update tokens set revoked_at = ?, updated_at = ? where revoked_at is null and ${condition}
-       returning id, secret_hash, prefix, owner_id, team_id`,
+      sql.REVOKE(condition),
       [revocation.at, revocation.at, ...params],
       'all',
       ctx,
     );
     if (revoked.length > 0) {
       await connection.execute(
-        `insert into revocations (id, token_id, revoked_at, revoked_by, reason) values ${revoked.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-         on conflict (token_id) do nothing`,
+        sql.INSERT_REVOCATIONS(revoked.length),
         revoked.flatMap((row) => [randomUUID(), row.id, revocation.at, revocation.by, revocation.reason]),
         'run',
         ctx,
@@ -186,14 +174,7 @@ export class TokenRepository {
     const rows = await this.em.getConnection().execute<
       { id: string; prefix: string; owner_id: string; team_id: string | null; previous: Date | string | null }[]
     >(
-      `update tokens as t set expires_at = ?, updated_at = ?
-       from (
-         select id, expires_at from tokens
-         where ancestor_ids @> array[?]::uuid[] and revoked_at is null and (expires_at is null or expires_at > ?)
-         for update
-       ) as old
-       where t.id = old.id
-       returning t.id, t.prefix, t.owner_id, t.team_id, old.expires_at as previous`,
+      sql.CLAMP_DESCENDANTS_EXPIRY,
       [expiresAt, at, ancestorId, expiresAt],
       'all',
       this.em.getTransactionContext(),
@@ -214,7 +195,7 @@ export class TokenRepository {
    */
   async lockAsParent(parentId: string): Promise<{ expiresAt: Date | null; revokedAt: Date | null } | null> {
     const [row] = await this.em.getConnection().execute<{ expires_at: Date | string | null; revoked_at: Date | string | null }[]>(
-      `select expires_at, revoked_at from tokens where id = ? for share`,
+      sql.LOCK_AS_PARENT,
       [parentId],
       'all',
       this.em.getTransactionContext(),
@@ -231,7 +212,7 @@ export class TokenRepository {
    * expiry among them and whether any is revoked. Stored cascades keep children in step with their
    * ancestors; this makes verification hold the rule even for a child a cascade missed.
    */
-  private async lineageOf(token: Token): Promise<Lineage> {
+  async lineageOf(token: Pick<Token, 'ancestorIds'>): Promise<Lineage> {
     if (token.ancestorIds.length === 0) return { lists: [], expiresAt: null, revokedAt: null };
     const ancestors = await this.em.find(Token, { id: { $in: token.ancestorIds } }, { fields: ['id', 'permissions', 'expiresAt', 'revokedAt'] });
     const byId = new Map(ancestors.map((a) => [a.id, a]));
@@ -244,50 +225,51 @@ export class TokenRepository {
     };
   }
 
-  private async ownerRoleIn(token: Token): Promise<TeamRole | null> {
-    if (!token.team) return null;
-    const membership = await this.em.findOne(TeamMember, { team: token.team.id, user: token.owner.id });
-    return membership?.role ?? null;
+  /**
+   * Changes a token only while it is still active, so that a concurrent revocation or expiry
+   * wins. Returns whether it changed.
+   */
+  async updateIfActive(id: string, now: Date, changes: Partial<Token>): Promise<boolean> {
+    const count = await this.em.nativeUpdate(
+      Token,
+      { id, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+      { ...changes, updatedAt: now },
+    );
+    return count > 0;
   }
 
-  private where(filter: TokenListFilter): { $and: FilterQuery<Token>[] } {
-    const and: FilterQuery<Token>[] = [];
-    if (filter.ownerId) and.push({ owner: filter.ownerId });
-    if (filter.teamId) and.push({ team: filter.teamId });
-    if (filter.ownerEmail) {
-      and.push({ owner: { email: { $ilike: escapeLike(filter.ownerEmail) } } });
-    }
-    if (filter.lineageOf) {
-      and.push({ $or: [{ id: filter.lineageOf }, { ancestorIds: { $contains: [filter.lineageOf] } }] });
-    }
-    if (!filter.includeInactive) {
-      and.push({ revokedAt: null }, { $or: [{ expiresAt: null }, { expiresAt: { $gt: filter.now } }] });
-    }
-    const search = filter.search?.trim();
-    if (search) {
-      const pattern = escapeLike(search);
-      and.push({ $or: [{ name: { $ilike: `%${pattern}%` } }, { prefix: { $ilike: `${pattern}%` } }] });
-    }
-    if (filter.tag) and.push({ tags: { $contains: [filter.tag] } });
-    return { $and: and };
+  /**
+   * Gives a token a new secret, compare-and-swap on the current one, inside the caller's
+   * transaction: the previous secret becomes a retired one valid until `validUntil`, and any
+   * grace period still running ends now. Returns false when another rotation or a revocation won.
+   */
+  async rotateSecret(rotation: {
+    id: string;
+    previous: { hash: string; prefix: string };
+    next: { hash: string; prefix: string };
+    now: Date;
+    validUntil: Date;
+    graceful: boolean;
+  }): Promise<boolean> {
+    const { id, previous, next, now, validUntil } = rotation;
+    const connection = this.em.getConnection();
+    const ctx = this.em.getTransactionContext();
+    const swapped = await connection.execute(
+      sql.SWAP_SECRET,
+      [next.hash, next.prefix, now, rotation.graceful ? validUntil : null, now, id, previous.hash],
+      'run',
+      ctx,
+    );
+    if ((swapped as { affectedRows?: number }).affectedRows !== 1) return false;
+    await connection.execute(sql.END_GRACE_PERIODS, [now, id, now], 'run', ctx);
+    await connection.execute(sql.RETIRE_SECRET, [previous.hash, id, previous.prefix, now, validUntil], 'run', ctx);
+    return true;
   }
-}
 
-function revocationCondition(target: RevocationTarget): [string, unknown[]] {
-  switch (target.kind) {
-    case 'token':
-      return ['id = ?', [target.id]];
-    case 'tokens':
-      return ['id in (?)', [[...target.ids]]];
-    case 'descendantsOfAny':
-      return ['ancestor_ids && array[?]::uuid[]', [[...target.ids]]];
-    case 'lineage':
-      return ['(id = ? or ancestor_ids @> array[?]::uuid[])', [target.of, target.of]];
-    case 'owner':
-      return ['owner_id = ?', [target.ownerId]];
-    case 'ownerInTeam':
-      return ['owner_id = ? and team_id = ?', [target.ownerId, target.teamId]];
-    case 'team':
-      return ['team_id = ?', [target.teamId]];
+  /** Counts one use against a lifetime quota. The count after this use, or null when the quota is spent. */
+  async spendQuota(tokenId: string, quota: number, now: Date): Promise<number | null> {
+    const rows = await this.em.getConnection().execute<{ usage_count: string | number }[]>(sql.SPEND_QUOTA, [now, tokenId, quota]);
+    return rows.length === 0 ? null : Number(rows[0]!.usage_count);
   }
+
 }

@@ -1,11 +1,11 @@
 import { builder } from '../../builder.js';
-import { isAdmin } from '../../auth/principal.js';
+import { managedTokens } from '../../auth/reach.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
 import { parseGlobalId } from '../../global-id.js';
 import { BadUserInputError, nullIfHidden } from '../common/errors.js';
 import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
-import type { TokenListFilter } from './token.repository.js';
+import { managedScope, type TokenListFilter } from './token-list-filter.js';
 import { connectionOf, COUNT_COMPLEXITY, encodeKeysetCursor, pageArguments, pageComplexity, PAGE_SIZE, type ConnectionShape } from '../common/keyset-page.js';
 
 export const TokenStatusEnum = builder.enumType('TokenStatus', {
@@ -93,11 +93,9 @@ export const TokenRef = builder.node('Token', {
       nullable: true,
       // For the team's members and administrators (a deleted team too: its history stays), never
       // for a former member, nor for anyone else who happens to see the token.
-      resolve: async (token, _args, ctx) => {
-        if (!token.team) return null;
-        const member = isAdmin(ctx.principal!) || (await ctx.loaders.membership.load(token.team.id)) !== null;
-        return member ? ctx.loaders.teamById.load(token.team.id) : null;
-      },
+      authScopes: (token) => (token.team ? { teamReader: token.team.id } : true),
+      unauthorizedResolver: () => null,
+      resolve: (token, _args, ctx) => (token.team ? ctx.loaders.teamById.load(token.team.id) : null),
     }),
     revocation: t.field({
       type: 'Revocation',
@@ -174,12 +172,8 @@ builder.queryFields((t) => ({
       tag: t.arg.string(),
     },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
-    resolve: (_root, args, ctx, info) => {
-      const principal = ctx.principal!;
-      // An API token lists what it manages: itself and its descendants.
-      const scope = principal.token ? { lineageOf: principal.token.id } : { ownerId: principal.user.id };
-      return tokenPage(ctx, scope, args, info);
-    },
+    // An API token lists what it manages: itself and its descendants.
+    resolve: (_root, args, ctx, info) => tokenPage(ctx, managedScope(managedTokens(ctx.caller())), args, info),
   }),
 }));
 
@@ -237,10 +231,8 @@ builder.objectField('Team', 'tokens', (t) =>
     },
     authScopes: { tokenPermission: 'tokens.read' },
     resolve: async (team, args, ctx, info) => {
-      const principal = ctx.principal!;
-      if (principal.token) return tokenPage(ctx, { teamId: team.id, lineageOf: principal.token.id }, args, info);
-      const owner = isAdmin(principal) || (await ctx.loaders.membership.load(team.id))?.role === 'OWNER';
-      return tokenPage(ctx, owner ? { teamId: team.id } : { teamId: team.id, ownerId: principal.user.id }, args, info);
+      const role = (await ctx.loaders.membership.load(team.id))?.role ?? null;
+      return tokenPage(ctx, { teamId: team.id, ...managedScope(managedTokens(ctx.caller(), { role })) }, args, info);
     },
   }),
 );
@@ -256,11 +248,7 @@ builder.queryField('tokensExpiringSoon', (t) =>
     complexity: EXPIRING_COMPLEXITY,
     args: { days: t.arg.int(EXPIRING_DAYS) },
     authScopes: { authenticated: true, tokenPermission: 'tokens.read' },
-    resolve: (_root, { days }, ctx) => {
-      const principal = ctx.principal!;
-      const scope = principal.token ? { lineageOf: principal.token.id } : { ownerId: principal.user.id };
-      return ctx.tokens.expiringSoon(scope, days ?? 7);
-    },
+    resolve: (_root, { days }, ctx) => ctx.tokens.expiringSoon(managedScope(managedTokens(ctx.caller())), days ?? 7),
   }),
 );
 

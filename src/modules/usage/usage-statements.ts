@@ -1,4 +1,5 @@
 import type { PendingEvent, UsageReport } from './usage-recorder.js';
+import { recordUsesStatement } from '../token/token.sql.js';
 
 /** The SQL a usage flush sends: the events, their tokens' lastUsedAt and usageCount, and reports. */
 
@@ -34,12 +35,7 @@ export function writeStatements(events: PendingEvent[], reports: UsageReport[]):
       ],
     ]);
     const touched = tokenTouches(events);
-    if (touched.length > 0) statements.push([
-      `update tokens as t set last_used_at = greatest(t.last_used_at, v.last_used_at), usage_count = t.usage_count + v.uses
-       from unnest(?::uuid[], ?::timestamptz[], ?::bigint[]) as v(id, last_used_at, uses)
-       where t.id = v.id`,
-      [touched.map((t) => t.tokenId), touched.map((t) => t.lastUsedAt), touched.map((t) => t.uses)],
-    ]);
+    if (touched.length > 0) statements.push(recordUsesStatement(touched));
   }
   if (reports.length > 0) {
     statements.push([

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { TOKEN_IDS_OF_OWNER, TOKEN_IDS_OF_TEAM } from '../token/token.sql.js';
 
 /**
  * Usage figures over a period of whole UTC days (today included), computed in SQL with
@@ -69,9 +70,9 @@ function scopeFilter(scope: UsageScope): { where: string; params: unknown[]; key
     case 'tokens':
       return { where: 'e.token_id in (?)', params: [[...scope.tokenIds]], key: 'e.token_id::text' };
     case 'owner':
-      return { where: 'e.token_id in (select id from tokens where owner_id = ?)', params: [scope.userId], key: `'${WHOLE_SCOPE}'` };
+      return { where: `e.token_id in (${TOKEN_IDS_OF_OWNER})`, params: [scope.userId], key: `'${WHOLE_SCOPE}'` };
     case 'team':
-      return { where: 'e.token_id in (select id from tokens where team_id = ?)', params: [scope.teamId], key: `'${WHOLE_SCOPE}'` };
+      return { where: `e.token_id in (${TOKEN_IDS_OF_TEAM})`, params: [scope.teamId], key: `'${WHOLE_SCOPE}'` };
   }
 }
 

@@ -1,11 +1,13 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { User } from './user.entity.js';
+import type { User } from './user.entity.js';
+import { UserRepository } from './user.repository.js';
 
 export function createUserLoaders(em: EntityManager) {
+  const users = new UserRepository(em);
   return {
     userById: new DataLoader<string, User | null>(async (ids) => {
-      const byId = new Map((await em.find(User, { id: { $in: [...ids] } })).map((u) => [u.id, u]));
+      const byId = new Map((await users.byIds(ids)).map((u) => [u.id, u]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
   };

@@ -44,6 +44,6 @@ builder.queryField('viewer', (t) =>
   t.field({
     type: 'Viewer',
     authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.principal!,
+    resolve: (_root, _args, ctx) => ctx.caller(),
   }),
 );

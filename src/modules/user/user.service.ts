@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ALL_PERMISSIONS, intersectPermissions } from '../../auth/permissions.js';
 import type { SessionClaims } from '../../auth/session-claims.js';
-import type { UserSnapshot } from '../token/token-snapshot.js';
+import type { UserSnapshot } from '../../auth/principal.js';
 import { User } from './user.entity.js';
 
 /**

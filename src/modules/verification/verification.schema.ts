@@ -88,11 +88,8 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true, verifier: true },
     resolve: async (_root, { input }, ctx) => {
       const report = validateUsageReport(input);
-      const known =
-        ctx.verifier.usage.isWaiting(report.verificationId) ||
-        (await ctx.em.getConnection().execute('select 1 from usage_events where id = ?', [report.verificationId])).length > 0;
-      if (!known) throw new NotFoundError('No verification with this id');
-      ctx.verifier.usage.report(report);
+      const { unknown } = await ctx.usageReports.report([report]);
+      if (unknown.length > 0) throw new NotFoundError('No verification with this id');
       return { verificationId: report.verificationId };
     },
   }),

@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Clock } from './clock.js';
-import type { Principal } from './auth/principal.js';
-import { AuthenticationError } from './auth/authentication-error.js';
-import type { SessionVerifier } from './auth/session-verifier.js';
-import type { AuthenticationFailure } from './modules/common/errors.js';
-import { looksLikeSecret } from './modules/token/token.secret.js';
-import { UserService } from './modules/user/user.service.js';
-import type { TokenVerifier } from './modules/verification/token-verifier.js';
-import type { Outcome } from './modules/verification/verification.js';
+import type { Clock } from '../clock.js';
+import type { Principal } from '../auth/principal.js';
+import { AuthenticationError } from '../auth/authentication-error.js';
+import type { SessionVerifier } from '../auth/session-verifier.js';
+import type { AuthenticationFailure } from '../modules/common/errors.js';
+import { looksLikeSecret } from '../modules/token/token.secret.js';
+import { UserService } from '../modules/user/user.service.js';
+import type { TokenVerifier } from '../modules/verification/token-verifier.js';
+import type { Outcome } from '../modules/verification/verification.js';
 
 export const SESSION_COOKIE = 'auth_token';
 

@@ -1,13 +1,11 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
+import { managedTokens } from '../../auth/reach.js';
 import { ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
-import { User } from '../user/user.entity.js';
-import { escapeLike } from '../common/like.js';
 import { RevokeTokenResult } from './token.mutations.js';
-import { Token } from './token.entity.js';
 import { tokenPage, TokenConnection } from './token.schema.js';
 import { pageComplexity } from '../common/keyset-page.js';
-import { DEFAULT_REVOKE_REASON } from './token.service.js';
+import { DEFAULT_REVOKE_REASON } from './token-revocation.js';
 
 /**
  * Oversight: an administrator finds and kills any token in the instance, and offboards a user in
@@ -79,10 +77,8 @@ builder.mutationFields((t) => ({
     complexity: 10,
     resolve: async (_root, { input }, ctx) => {
       const id = parseGlobalId('Token', input.id);
-      const token = id ? await ctx.em.findOne(Token, { id }) : null;
-      if (!token) throw new NotFoundError('Token not found');
-      const principal = ctx.principal!;
-      return { token: await ctx.tokens.revoke(token, input.reason, adminReason(principal.user.email)) };
+      if (!id) throw new NotFoundError('Token not found');
+      return { token: await ctx.tokens.revokeById(id, input.reason, adminReason(ctx.caller().user.email)) };
     },
   }),
 
@@ -98,17 +94,7 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true, admin: true },
     rateLimit: 'change',
     complexity: 50,
-    resolve: async (_root, { input }, ctx) => {
-      const principal = ctx.principal!;
-      const reason = ctx.tokens.reasonOr(input.reason, adminReason(principal.user.email));
-      const users = await ctx.em.find(User, { email: { $ilike: escapeLike(input.userEmail.trim()) } });
-      if (users.length === 0) throw new NotFoundError('No user with this email');
-      let revokedCount = 0;
-      for (const user of users) {
-        revokedCount += await ctx.tokens.revokeAll({ kind: 'owner', ownerId: user.id }, reason);
-      }
-      return { revokedCount, userEmail: users[0]!.email };
-    },
+    resolve: (_root, { input }, ctx) => ctx.revocations.revokeAllOfEmail(input.userEmail, input.reason, adminReason(ctx.caller().user.email)),
   }),
 
   revokeAllMyTokens: t.field({
@@ -119,13 +105,6 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true, tokenPermission: 'tokens.revoke' },
     rateLimit: 'change',
     complexity: 50,
-    resolve: async (_root, { input }, ctx) => {
-      const principal = ctx.principal!;
-      const reason = ctx.tokens.reasonOr(input.reason, DEFAULT_REVOKE_REASON);
-      const target = principal.token
-        ? ({ kind: 'lineage', of: principal.token.id } as const)
-        : ({ kind: 'owner', ownerId: principal.user.id } as const);
-      return { revokedCount: await ctx.tokens.revokeAll(target, reason) };
-    },
+    resolve: async (_root, { input }, ctx) => ({ revokedCount: await ctx.revocations.revokeManaged(managedTokens(ctx.caller()), input.reason) }),
   }),
 }));

@@ -1,0 +1,33 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { UsageRecorder, UsageReport } from './usage-recorder.js';
+
+/**
+ * What resource servers report after serving a verified request (its HTTP status and time),
+ * through either door: the reportUsage mutation and POST /v1/usage. A report about a
+ * verification Keymint never recorded is refused, not queued: it would change nothing, and a
+ * caller could fill the buffer with them.
+ */
+export class UsageReports {
+  constructor(
+    private readonly recorder: UsageRecorder,
+    /** For the ids that are no longer waiting in the recorder: already written, or never recorded. */
+    private readonly em: () => EntityManager,
+  ) {}
+
+  /** Applies each report whose verification is known (at the next flush). Returns the unknown ids. */
+  async report(reports: UsageReport[]): Promise<{ unknown: string[] }> {
+    const written = await this.writtenIds(reports.map((r) => r.verificationId).filter((id) => !this.recorder.isWaiting(id)));
+    const unknown: string[] = [];
+    for (const report of reports) {
+      if (this.recorder.isWaiting(report.verificationId) || written.has(report.verificationId)) this.recorder.report(report);
+      else unknown.push(report.verificationId);
+    }
+    return { unknown };
+  }
+
+  private async writtenIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.em().getConnection().execute<{ id: string }[]>('select id from usage_events where id in (?)', [[...new Set(ids)]]);
+    return new Set(rows.map((row) => row.id));
+  }
+}
