@@ -38,14 +38,19 @@ export class TokenVerifier {
   /** Loads in progress, so that a burst for one uncached token costs one query. */
   private readonly loading = new Map<string, Promise<TokenSnapshot | null>>();
   /**
-   * Bumped by every forget(): a load that started before a revocation must not put the old
+   * Bumped by every forgetToken() and forgetOwner(): a load that started before a revocation must not put the old
    * state back into the cache when it finishes after it.
    */
   private epoch = 0;
   /** The last load found the database unreachable: stale entries are answered without waiting on it. */
   private unreachable = false;
 
-  constructor(private readonly deps: TokenVerifierDependencies) {}
+  /** Lifetime quotas are spent in PostgreSQL, exactly, across restarts and instances. */
+  private readonly quotas: TokenRepository;
+
+  constructor(private readonly deps: TokenVerifierDependencies) {
+    this.quotas = new TokenRepository(deps.orm.em);
+  }
 
   /** Where this verifier records uses; resource servers report outcomes to the same place. */
   get usage(): UsageRecorder {
@@ -73,13 +78,6 @@ export class TokenVerifier {
     }
 
     return this.consumeLimits(token, request, now, permissions);
-  }
-
-  /** Drops a token from the cache; called before a revocation or change is acknowledged. */
-  forget(secretHash: string): void {
-    this.epoch += 1;
-    this.deps.cache.forget(secretHash);
-    this.loading.delete(secretHash);
   }
 
   /** Drops every cached secret of a token: it was revoked, rotated or changed. */
@@ -145,7 +143,7 @@ export class TokenVerifier {
     }
     const quota = limits?.maxTotalRequests ?? null;
     if (quota !== null) {
-      const used = await this.spendQuota(token.id, quota, now);
+      const used = await this.quotas.spendQuota(token.id, quota, now);
       if (used === null) {
         await refundRate?.();
         return {
@@ -166,19 +164,6 @@ export class TokenVerifier {
       retryAfterSeconds: null,
       reason: null,
     };
-  }
-
-  /**
-   * The lifetime quota is exact across restarts and instances: PostgreSQL moves the count in
-   * one conditional UPDATE. Returns the count after this use, or null when the quota is spent.
-   */
-  private async spendQuota(tokenId: string, quota: number, now: Date): Promise<number | null> {
-    const rows = await this.deps.orm.em.getConnection().execute<{ usage_count: string | number }[]>(
-      `update tokens set usage_count = usage_count + 1, last_used_at = greatest(last_used_at, ?)
-       where id = ? and usage_count < ? and revoked_at is null returning usage_count`,
-      [now, tokenId, quota],
-    );
-    return rows.length === 0 ? null : Number(rows[0]!.usage_count);
   }
 
   private recordRefusal(token: TokenSnapshot, request: VerificationRequest, now: Date, refusal: Refusal): Verification {

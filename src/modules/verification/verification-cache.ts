@@ -82,16 +82,6 @@ export class VerificationCache {
     for (const secretHash of [...(this.byOwner.get(ownerId) ?? [])]) this.entries.delete(secretHash);
     this.byOwner.delete(ownerId);
   }
-
-  forget(secretHash: string): void {
-    this.entries.delete(secretHash);
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.byOwner.clear();
-    this.byToken.clear();
-  }
 }
 
 function index(map: Map<string, Set<string>>, key: string, secretHash: string): void {
