@@ -51,6 +51,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   env?: Partial<Env>;
+  /** The app's clock; a testClock() (test/support/test-clock.ts) lets the test move time. The real time by default. */
   clock?: Clock;
 }
 
