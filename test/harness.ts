@@ -209,6 +209,11 @@ export async function revokeToken(t: TestApp, jwt: string, input: Record<string,
   return (await t.gql(REVOKE, { input }, { token: jwt })).data?.revokeToken;
 }
 
+/** The database id behind a global id such as `tok_<uuid>`. */
+export function dbId(globalId: string): string {
+  return globalId.slice(globalId.indexOf('_') + 1);
+}
+
 /** A token id that is well-formed but belongs to nothing. */
 export function randomTokenId(): string {
   return `tok_${randomUUID()}`;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, type TestApp } from '../harness.js';
+import { createTestApp, dbId, mintToken, type TestApp } from '../harness.js';
 import { testClock } from '../support/test-clock.js';
-import { dbId, eventById, insertEvents } from './usage-fixtures.js';
+import { eventById, insertEvents } from './usage-fixtures.js';
 
 /**
  * Two edges of usage recording that once failed: a report racing the flush of its event, and

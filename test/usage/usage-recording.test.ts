@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/modules/token/token.secret.js';
@@ -14,19 +12,13 @@ import { countEvents, eventById, eventsOf } from './usage-fixtures.js';
 const MINUTE = 60_000;
 const clock = testClock('2026-11-18T12:00:00.000Z');
 let t: TestApp;
-let server: http.Server;
 let baseUrl: string;
 
 beforeAll(async () => {
   t = await createTestApp({ clock, env: { USAGE_FLUSH_INTERVAL_MS: '600000' } });
-  server = http.createServer(t.app.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = await t.listen();
 });
-afterAll(async () => {
-  if (server) await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 const VERIFY = /* GraphQL */ `
   mutation Verify($input: VerifyTokenInput!) {
