@@ -1,9 +1,18 @@
+import { getAvailableTranspilers } from 'dependency-cruiser';
+
 /**
  * The import rules `npm run check:deps` enforces on src/ (see STYLE.md, "Which way the arrows
  * run"). Type-only imports count: a cycle through `import type` still ties the modules together.
- *
- * @type {import('dependency-cruiser').IConfiguration}
  */
+
+// Without a TypeScript compiler it supports, dependency-cruiser skips every .ts file and reports
+// "no dependency violations" for the 0 modules it read: refuse to run instead of passing.
+const typescript = getAvailableTranspilers().find((transpiler) => transpiler.name === 'typescript');
+if (!typescript?.available) {
+  throw new Error(`dependency-cruiser cannot read src/ without typescript ${typescript?.version ?? ''} (found: ${typescript?.currentVersion ?? 'none'})`);
+}
+
+/** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
     {
