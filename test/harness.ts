@@ -51,6 +51,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   env?: Partial<Env>;
+  /** The app's clock; a testClock() (test/support/test-clock.ts) lets the test move time. The real time by default. */
   clock?: Clock;
 }
 
@@ -206,6 +207,11 @@ export async function updateToken(t: TestApp, jwt: string, input: Record<string,
 
 export async function revokeToken(t: TestApp, jwt: string, input: Record<string, unknown>) {
   return (await t.gql(REVOKE, { input }, { token: jwt })).data?.revokeToken;
+}
+
+/** The database id behind a global id such as `tok_<uuid>`. */
+export function dbId(globalId: string): string {
+  return globalId.slice(globalId.indexOf('_') + 1);
 }
 
 /** A token id that is well-formed but belongs to nothing. */

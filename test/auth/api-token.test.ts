@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/modules/token/token.secret.js';
 import { createTestApp, mintToken, revokeToken, updateToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
-let now = Date.now();
+const clock = testClock();
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now) });
+  t = await createTestApp({ clock });
 });
 afterAll(async () => t?.close());
 
@@ -73,14 +74,11 @@ describe('API token refusals', () => {
   it('an expired token is refused', async () => {
     const alice = await t.user();
     const { secret } = await mintToken(t, alice.jwt, { name: 'short-lived', expiresInDays: 1 });
-    now += DAY + 1;
-    try {
+    await clock.at(clock.now() + DAY + 1, async () => {
       const response = await t.gql(VIEWER, {}, { token: secret });
       expect(response.status).toBe(401);
       expect(response.errors?.[0]?.message).toMatch(/expired/);
-    } finally {
-      now -= DAY + 1;
-    }
+    });
   });
 
   it('a revoked token is refused', async () => {

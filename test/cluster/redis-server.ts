@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../service/service-process.js';
+import { freePort } from '../support/free-port.js';
 
 /**
  * A redis-server of the test's own on a free port, never the machine's shared one, so a test

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestApp, mintToken, resourceServer, revokeToken, VERIFY, type TestApp } from '../harness.js';
+import { until } from '../support/until.js';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
 /**
@@ -39,15 +40,6 @@ async function verifyOn(app: App, token: string) {
     body: JSON.stringify({ query: VERIFY, variables: { input: { token } } }),
   });
   return (await response.json()).data.verifyToken;
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await condition()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('two instances with Redis', () => {

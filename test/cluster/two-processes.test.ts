@@ -5,7 +5,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../src/auth/session-signer.js';
-import { freePort, killProcess, serviceEnv, startScript, waitUntilReady, type ServiceProcess } from '../service/service-process.js';
+import { killProcess, serviceEnv, startScript, waitUntilReady, type ServiceProcess } from '../service/service-process.js';
+import { freePort } from '../support/free-port.js';
+import { until } from '../support/until.js';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
 /**
@@ -55,15 +57,6 @@ async function verify(instance: Instance, caller: string, token: string): Promis
 async function readyz(instance: Instance) {
   const response = await fetch(`${instance.url}/readyz`);
   return { httpStatus: response.status, ...((await response.json()) as { status: string; redis: string; degraded: boolean; database: string }) };
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await condition()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const MINT = `mutation($input: MintTokenInput!) { mintToken(input: $input) {

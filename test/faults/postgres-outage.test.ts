@@ -12,7 +12,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { isDatabaseUnavailable } from '../../src/db/availability.js';
 import { signSession } from '../../src/auth/session-signer.js';
 import { generateSecret } from '../../src/modules/token/token.secret.js';
-import { MINT, TEST_SECRET } from '../harness.js';
+import { dbId, MINT, TEST_SECRET } from '../harness.js';
 import { postgresBinaries, startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 
 /**
@@ -153,9 +153,6 @@ async function buildApp(url: string, env: Partial<Env> = {}): Promise<OutageApp>
     },
   };
 }
-
-/** The database id behind a global id ("tok_<uuid>"). */
-const dbId = (globalId: string) => globalId.slice(globalId.indexOf('_') + 1);
 
 async function mint(k: OutageApp, jwt: string, name: string, permissions = ['tools.read']): Promise<{ secret: string; id: string }> {
   const response = await k.gql(MINT, { input: { name, permissions, expiresInDays: 30 } }, jwt);

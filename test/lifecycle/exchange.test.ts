@@ -1,11 +1,12 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, revokeToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
-let now = Date.parse('2026-11-18T12:00:00.000Z');
+const clock = testClock('2026-11-18T12:00:00.000Z');
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now) });
+  t = await createTestApp({ clock });
 });
 afterAll(async () => t?.close());
 
@@ -28,17 +29,17 @@ describe('exchangeToken', () => {
     const exchanged = response.data.exchangeToken;
     expect(exchanged.__typename).toBe('ExchangeTokenPayload');
     expect(exchanged.tokenType).toBe('Bearer');
-    expect(Date.parse(exchanged.expiresAt)).toBe(now + 300_000);
+    expect(Date.parse(exchanged.expiresAt)).toBe(clock.now() + 300_000);
     const set = await keySet();
     expect(set.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
     expect(JSON.stringify(set)).not.toContain('"d"');
     const { payload, protectedHeader } = await jwtVerify(exchanged.jwt, createLocalJWKSet(set as never), {
       issuer: 'keymint',
-      currentDate: new Date(now),
+      currentDate: clock(),
     });
     expect(protectedHeader.alg).toBe('EdDSA');
     expect(payload).toMatchObject({ token_id: token.id, permissions: ['tools.read'], sub: expect.stringMatching(/^usr_/) });
-    expect(payload.exp).toBe(Math.floor((now + 300_000) / 1000));
+    expect(payload.exp).toBe(Math.floor((clock.now() + 300_000) / 1000));
   });
 
   it('refuses a token that does not verify', async () => {
@@ -52,7 +53,7 @@ describe('exchangeToken', () => {
 
   it('never outlives the token', async () => {
     const owner = await t.user();
-    const expiresAt = new Date(now + 60_000).toISOString();
+    const expiresAt = new Date(clock.now() + 60_000).toISOString();
     const { secret } = await mintToken(t, owner.jwt, { name: 'almost done', expiresInDays: undefined, expiresAt });
     const exchanged = (await t.gql(EXCHANGE, { input: { token: secret } })).data.exchangeToken;
     expect(exchanged.expiresAt).toBe(expiresAt);
@@ -67,13 +68,10 @@ describe('exchangeToken', () => {
     const after = (await t.gql(EXCHANGE, { input: { token: secret } })).data.exchangeToken.jwt;
     expect(JSON.parse(Buffer.from(after.split('.')[0], 'base64url').toString()).kid).toBe(newKid);
     expect((await keySet()).keys.map((k) => k.kid).sort()).toEqual([newKid, oldKid].sort());
-    now += 301_000;
-    try {
+    await clock.at(clock.now() + 301_000, async () => {
       // Cached for a minute; a fresh view after the old key's last JWT expired drops it.
       const fresh = await t.app.signingKeys.jwks();
       expect(fresh.keys.map((k) => k.kid)).toEqual([newKid]);
-    } finally {
-      now -= 301_000;
-    }
+    });
   });
 });

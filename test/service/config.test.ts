@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { freePort, killProcess, serviceEnv, startScript, within } from './service-process.js';
+import { freePort } from '../support/free-port.js';
+import { killProcess, serviceEnv, startScript, within } from './service-process.js';
 
 const STRONG_SECRET = 'a-production-secret-of-at-least-32-characters';
 

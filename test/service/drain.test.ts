@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../src/auth/session-signer.js';
 import { createOrm } from '../../src/db/orm.js';
 import { TEST_SECRET } from '../harness.js';
-import { freePort, killProcess, serviceEnv, startScript, waitUntilReady, within, type ServiceProcess } from './service-process.js';
+import { freePort } from '../support/free-port.js';
+import { killProcess, serviceEnv, startScript, waitUntilReady, within, type ServiceProcess } from './service-process.js';
 
 /**
  * SIGTERM under keep-alive load: the server stops taking requests at once (idle connections

@@ -2,16 +2,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  killProcess,
-  runScript,
-  serviceEnv,
-  startScript,
-  waitUntilReady,
-  within,
-  type ServiceProcess,
-} from './service-process.js';
+import { freePort } from '../support/free-port.js';
+import { killProcess, runScript, serviceEnv, startScript, waitUntilReady, within, type ServiceProcess } from './service-process.js';
 
 /**
  * The real thing: `tsx src/server.ts` in a child process, over a real socket, with the embedded

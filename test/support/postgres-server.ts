@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../service/service-process.js';
+import { freePort } from './free-port.js';
 
 /**
  * A PostgreSQL server of the test's own, in a temporary directory on a free port, never the

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, resourceServer, revokeToken, updateToken, verifyToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -180,15 +181,15 @@ describe('a token never outlives its lineage', () => {
   });
 
   it('once the parent has expired, its children are EXPIRED too, in lists and at verification', async () => {
-    let now = Date.now();
-    const clocked = await createTestApp({ clock: () => new Date(now) });
+    const clock = testClock();
+    const clocked = await createTestApp({ clock });
     try {
       const owner = await clocked.user({ permissions: ['tools.*', 'tokens.*'] });
       const parent = await mintToken(clocked, owner.jwt, { name: 'parent', permissions: ['tokens.*', 'tools.read'], expiresInDays: 60 });
       const child = await mintToken(clocked, parent.secret, { name: 'child', permissions: ['tools.read'], expiresInDays: 30 });
-      const inOneDay = new Date(now + DAY).toISOString();
+      const inOneDay = new Date(clock.now() + DAY).toISOString();
       await updateToken(clocked, owner.jwt, { id: parent.token.id, expiresAt: inOneDay });
-      now += 2 * DAY;
+      clock.advanceDays(2);
       const view = await clocked.gql(EXPIRY, { id: child.token.id }, { token: owner.jwt });
       expect(view.data.token.status).toBe('EXPIRED');
       const caller = (await resourceServer(clocked)).secret;

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, randomTokenId, resourceServer, revokeToken, seedTeam, verifyToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
 const START = Date.parse('2026-11-18T12:00:00.000Z');
-let now = START;
+const clock = testClock(START);
 let t: TestApp;
 let caller: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now) });
+  t = await createTestApp({ clock });
   caller = (await resourceServer(t)).secret;
 });
 afterAll(async () => t?.close());
@@ -26,15 +27,6 @@ async function rotate(credential: string, input: Record<string, unknown>) {
 
 async function outcome(secret: string) {
   return (await verifyToken(t, caller, { token: secret })).outcome;
-}
-
-async function at<T>(instant: number, work: () => Promise<T>): Promise<T> {
-  now = instant;
-  try {
-    return await work();
-  } finally {
-    now = START;
-  }
 }
 
 describe('rotateToken', () => {
@@ -64,9 +56,9 @@ describe('rotateToken', () => {
     const minted = await mintToken(t, owner.jwt, { name: 'graceful' });
     const rotated = await rotate(owner.jwt, { id: minted.token.id, gracePeriodSeconds: 3600 });
     expect(rotated.token.previousSecretExpiresAt).toBe(new Date(START + 3600_000).toISOString());
-    expect(await at(START + 3599_999, () => outcome(minted.secret))).toBe('VALID');
-    expect(await at(START + 3600_000, () => outcome(minted.secret))).toBe('REVOKED');
-    expect(await at(START + 3600_000, () => outcome(rotated.secret))).toBe('VALID');
+    expect(await clock.at(START + 3599_999, () => outcome(minted.secret))).toBe('VALID');
+    expect(await clock.at(START + 3600_000, () => outcome(minted.secret))).toBe('REVOKED');
+    expect(await clock.at(START + 3600_000, () => outcome(rotated.secret))).toBe('VALID');
   });
 
   it('the grace period never outlasts the token', async () => {
@@ -110,7 +102,7 @@ describe('rotateToken', () => {
     await revokeToken(t, owner.jwt, { id: revoked.token.id });
     expect((await rotate(owner.jwt, { id: revoked.token.id })).__typename).toBe('ValidationError');
     const expiring = await mintToken(t, owner.jwt, { name: 'old', expiresInDays: 1 });
-    expect((await at(START + 2 * 86_400_000, () => rotate(owner.jwt, { id: expiring.token.id }))).__typename).toBe('ValidationError');
+    expect((await clock.at(START + 2 * 86_400_000, () => rotate(owner.jwt, { id: expiring.token.id }))).__typename).toBe('ValidationError');
     const fine = await mintToken(t, owner.jwt, { name: 'fine' });
     expect((await rotate(owner.jwt, { id: fine.token.id, gracePeriodSeconds: 30 * 86400 + 1 })).__typename).toBe('ValidationError');
     expect((await rotate(owner.jwt, { id: fine.token.id, gracePeriodSeconds: -1 })).__typename).toBe('ValidationError');

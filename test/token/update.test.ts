@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, randomTokenId, revokeToken, updateToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
-let now = Date.now();
+const clock = testClock();
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now) });
+  t = await createTestApp({ clock });
 });
 afterAll(async () => t?.close());
 
@@ -67,7 +68,7 @@ describe('updateToken: happy', () => {
     const alice = await t.user();
     const { token } = await mintToken(t, alice.jwt, { name: 'renew' });
     const updated = await updateToken(t, alice.jwt, { id: token.id, expiresInDays: 90 });
-    expect(Date.parse(updated.token.expiresAt)).toBe(now + 90 * DAY);
+    expect(Date.parse(updated.token.expiresAt)).toBe(clock.now() + 90 * DAY);
   });
 
   it('renaming to the name of a revoked token is fine', async () => {
@@ -126,14 +127,11 @@ describe('updateToken: errors', () => {
   it('an expired token cannot be updated', async () => {
     const alice = await t.user();
     const { token } = await mintToken(t, alice.jwt, { name: 'old', expiresInDays: 1 });
-    now += 2 * DAY;
-    try {
+    await clock.at(clock.now() + 2 * DAY, async () => {
       const result = await updateToken(t, alice.jwt, { id: token.id, description: 'too late' });
       expect(result.__typename).toBe('ValidationError');
       expect(result.message).toMatch(/expired/);
-    } finally {
-      now -= 2 * DAY;
-    }
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, type TestApp } from '../harness.js';
-import { dbId, eventById, insertEvents } from './usage-fixtures.js';
+import { createTestApp, dbId, mintToken, type TestApp } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
+import { eventById, insertEvents } from './usage-fixtures.js';
 
 /**
  * Two edges of usage recording that once failed: a report racing the flush of its event, and
@@ -9,7 +10,7 @@ import { dbId, eventById, insertEvents } from './usage-fixtures.js';
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp({
-    clock: () => new Date(FIXED),
+    clock: testClock(FIXED),
     env: { USAGE_FLUSH_INTERVAL_MS: '600000', USAGE_FLUSH_BATCH: '10000' },
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { TestApp } from '../harness.js';
+import { dbId, type TestApp } from '../harness.js';
 
-/** Helpers shared by the usage tests: seeding events and teams directly with SQL, reading them back. */
+/** Helpers shared by the usage tests: seeding events directly with SQL, reading them back. */
 
 export interface SeedEvent {
   /** An ISO instant, e.g. 2026-03-15T11:59:00.000Z. */
@@ -14,11 +14,6 @@ export interface SeedEvent {
   blockReason?: string | null;
   statusCode?: number | null;
   responseTimeMs?: number | null;
-}
-
-/** The database id behind a global id such as `tok_<uuid>`. */
-export function dbId(globalId: string): string {
-  return globalId.slice(globalId.indexOf('_') + 1);
 }
 
 export async function insertEvents(t: TestApp, tokenGlobalId: string, events: SeedEvent[]): Promise<void> {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UsageEventDraft } from '../../src/modules/usage/usage-recorder.js';
-import { createTestApp, mintToken, resourceServer, type TestApp } from '../harness.js';
-import { dbId } from './usage-fixtures.js';
+import { createTestApp, dbId, mintToken, resourceServer, type TestApp } from '../harness.js';
 
 /**
  * One event the database refuses must not stop the others: the recorder isolates it, writes the

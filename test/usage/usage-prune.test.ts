@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, mintToken, type TestApp } from '../harness.js';
-import { countEvents, dbId } from './usage-fixtures.js';
+import { createTestApp, dbId, mintToken, type TestApp } from '../harness.js';
+import { countEvents } from './usage-fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/modules/token/token.secret.js';
 import { createTestApp, mintToken, revokeToken, type TestApp, type TestUser } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 import { countEvents, eventById, eventsOf } from './usage-fixtures.js';
 
 /**
@@ -11,21 +10,15 @@ import { countEvents, eventById, eventsOf } from './usage-fixtures.js';
  * interval and the default batch of 1,000), so each test decides when events reach the database.
  */
 const MINUTE = 60_000;
-let now = Date.parse('2026-11-18T12:00:00.000Z');
+const clock = testClock('2026-11-18T12:00:00.000Z');
 let t: TestApp;
-let server: http.Server;
 let baseUrl: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now), env: { USAGE_FLUSH_INTERVAL_MS: '600000' } });
-  server = http.createServer(t.app.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t = await createTestApp({ clock, env: { USAGE_FLUSH_INTERVAL_MS: '600000' } });
+  baseUrl = await t.listen();
 });
-afterAll(async () => {
-  if (server) await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 const VERIFY = /* GraphQL */ `
   mutation Verify($input: VerifyTokenInput!) {
@@ -82,13 +75,13 @@ describe('recording verifications: happy', () => {
     const { owner, secret, tokenId } = await target();
     const valid: string[] = [];
     for (let i = 0; i < 3; i += 1) {
-      now += MINUTE;
+      clock.advance(MINUTE);
       const result = await verify(rs.secret, { token: secret, ...FACTS });
       expect(result).toMatchObject({ valid: true, outcome: 'VALID', tokenId });
       valid.push(result.verificationId!);
     }
-    const lastValidAt = new Date(now).toISOString();
-    now += MINUTE;
+    const lastValidAt = clock().toISOString();
+    clock.advance(MINUTE);
     const refused = await verify(rs.secret, {
       token: secret,
       requiredPermissions: ['tools.write'],
@@ -131,7 +124,7 @@ describe('recording verifications: happy', () => {
       blocked: true,
     });
     expect(rows[3]!.block_reason).toContain('tools.write');
-    expect(new Date(rows[3]!.occurred_at).toISOString()).toBe(new Date(now).toISOString());
+    expect(new Date(rows[3]!.occurred_at).toISOString()).toBe(clock().toISOString());
     // Three VALID uses; the later refusal neither counts nor moves lastUsedAt.
     expect(await countsOf(owner, tokenId)).toEqual({ usageCount: 3, lastUsedAt: lastValidAt });
     expect(t.app.usage.isWaiting(valid[0]!)).toBe(false);
@@ -161,7 +154,7 @@ describe('recording verifications: happy', () => {
     const { owner, secret, tokenId } = await target({ usageLimits: { requestsPerMinute: 2 } });
     const outcomes = [];
     for (let i = 0; i < 3; i += 1) {
-      now += 1_000; // distinct times, so that the stored events sort in the order they happened
+      clock.advance(1_000); // distinct times, so that the stored events sort in the order they happened
       outcomes.push((await verify(rs.secret, { token: secret })).outcome);
     }
     expect(outcomes).toEqual(['VALID', 'VALID', 'RATE_LIMITED']);
@@ -180,7 +173,7 @@ describe('recording verifications: happy', () => {
     const { owner, secret, tokenId } = await target({ usageLimits: { maxTotalRequests: 2 } });
     const outcomes = [];
     for (let i = 0; i < 3; i += 1) {
-      now += 1_000; // distinct times, so that the stored events sort in the order they happened
+      clock.advance(1_000); // distinct times, so that the stored events sort in the order they happened
       outcomes.push((await verify(rs.secret, { token: secret })).outcome);
     }
     expect(outcomes).toEqual(['VALID', 'VALID', 'USAGE_EXCEEDED']);

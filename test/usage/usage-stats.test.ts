@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, seedTeam, type TestApp, type TestUser } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 import { insertEvents, STATS_FIELDS, zeroDays, type SeedEvent } from './usage-fixtures.js';
 
 /**
@@ -11,7 +12,7 @@ const FIXED = '2026-03-15T12:00:00.000Z';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(FIXED) });
+  t = await createTestApp({ clock: testClock(FIXED) });
 });
 afterAll(async () => t?.close());
 

@@ -12,16 +12,17 @@ import {
   verifyToken,
   type TestApp,
 } from '../harness.js';
+import { testClock } from '../support/test-clock.js';
 
 const DAY = 86_400_000;
 // A Wednesday, 12:00 UTC.
 const START = Date.parse('2026-11-18T12:00:00.000Z');
-let now = START;
+const clock = testClock(START);
 let t: TestApp;
 let caller: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ clock: () => new Date(now) });
+  t = await createTestApp({ clock });
   caller = (await resourceServer(t)).secret;
 });
 afterAll(async () => t?.close());
@@ -117,12 +118,9 @@ describe('verifyToken: outcomes', () => {
   it('EXPIRED: once the clock passes expiresAt, even with the token cached', async () => {
     const { secret } = await minted({ expiresInDays: 1 });
     expect((await verifyToken(t, caller, { token: secret })).outcome).toBe('VALID');
-    now += DAY;
-    try {
+    await clock.at(START + DAY, async () => {
       expect((await verifyToken(t, caller, { token: secret })).outcome).toBe('EXPIRED');
-    } finally {
-      now = START;
-    }
+    });
   });
 
   it('WRONG_SERVER: a bound token needs its server, and fails closed without one', async () => {
@@ -147,14 +145,7 @@ describe('verifyToken: outcomes', () => {
     const { secret } = await minted({
       timeRestrictions: { daysOfWeek: ['FRIDAY'], startTime: '22:00', endTime: '06:00', timeZone: 'America/New_York' },
     });
-    const at = async (instant: string) => {
-      now = Date.parse(instant);
-      try {
-        return (await verifyToken(t, caller, { token: secret })).outcome;
-      } finally {
-        now = START;
-      }
-    };
+    const at = (instant: string) => clock.at(instant, async () => (await verifyToken(t, caller, { token: secret })).outcome);
     // New York is UTC-5 in November. Friday 2026-11-20 23:00 local = Saturday 04:00Z.
     expect(await at('2026-11-21T04:00:00Z')).toBe('VALID');
     // Saturday 03:00 local (still Friday's night) = 08:00Z.
@@ -233,7 +224,7 @@ describe('verifyToken: limits', () => {
     expect(Number(count[0]!.usage_count)).toBe(7);
 
     // A restarted instance (fresh caches and counters, same database) still refuses.
-    const restarted = createApp({ config: t.config, orm: t.orm, logger: createLogger(t.config), clock: () => new Date(now) });
+    const restarted = createApp({ config: t.config, orm: t.orm, logger: createLogger(t.config), clock });
     try {
       expect((await restarted.verifier.verify(secret)).outcome).toBe('USAGE_EXCEEDED');
     } finally {
