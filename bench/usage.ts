@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
 import { parseGlobalId } from '../src/global-id.js';
-import type { UsageEventDraft } from '../src/modules/usage/usage-recorder.js';
+import type { UsageEventDraft } from '../src/modules/usage/pending-usage.js';
 import { periodEnding } from '../src/modules/usage/usage-stats.js';
 import { Interrupted, mintToken, signIn, resultHeader, type BenchEnvironment } from './environment.js';
 import { expectData, graphqlCall } from './http.js';

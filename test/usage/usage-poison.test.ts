@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UsageEventDraft } from '../../src/modules/usage/usage-recorder.js';
+import type { UsageEventDraft } from '../../src/modules/usage/pending-usage.js';
 import { createTestApp, dbId, mintToken, resourceServer, type TestApp } from '../harness.js';
 
 /**

@@ -21,6 +21,9 @@ interface Lineage {
   revokedAt: Date | null;
 }
 
+/** A new secret for a token; the previous one stays valid until `validUntil` (a grace period when `graceful`). */
+export type SecretRotation = { id: string; now: Date; validUntil: Date; graceful: boolean } & Record<'previous' | 'next', { hash: string; prefix: string }>;
+
 export interface ClampedToken {
   id: string;
   prefix: string;
@@ -243,14 +246,7 @@ export class TokenRepository {
    * transaction: the previous secret becomes a retired one valid until `validUntil`, and any
    * grace period still running ends now. Returns false when another rotation or a revocation won.
    */
-  async rotateSecret(rotation: {
-    id: string;
-    previous: { hash: string; prefix: string };
-    next: { hash: string; prefix: string };
-    now: Date;
-    validUntil: Date;
-    graceful: boolean;
-  }): Promise<boolean> {
+  async rotateSecret(rotation: SecretRotation): Promise<boolean> {
     const { id, previous, next, now, validUntil } = rotation;
     const connection = this.em.getConnection();
     const ctx = this.em.getTransactionContext();

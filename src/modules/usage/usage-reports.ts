@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { UsageRecorder, UsageReport } from './usage-recorder.js';
+import type { UsageRecorder } from './usage-recorder.js';
+import type { UsageReport } from './pending-usage.js';
 
 /**
  * What resource servers report after serving a verified request (its HTTP status and time),

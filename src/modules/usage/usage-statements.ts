@@ -1,4 +1,4 @@
-import type { PendingEvent, UsageReport } from './usage-recorder.js';
+import type { PendingEvent, UsageReport } from './pending-usage.js';
 import { recordUsesStatement } from '../token/token.sql.js';
 
 /** The SQL a usage flush sends: the events, their tokens' lastUsedAt and usageCount, and reports. */

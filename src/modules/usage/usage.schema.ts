@@ -87,16 +87,17 @@ function checkedDays(days: number | null | undefined): number {
   return value;
 }
 
-function wholeScopeStats(ctx: Context, scope: Exclude<UsageScope, { kind: 'tokens' }>, days: number): Promise<UsageStats> {
-  return ctx.loaders.usageOfScope.load({ scope, days });
+function wholeScopeStats(ctx: Context, scope: Exclude<UsageScope, { kind: 'tokens' }>, days: number | null | undefined): Promise<UsageStats> {
+  return ctx.loaders.usageOfScope.load({ scope, days: checkedDays(days) });
 }
 
+/** What every `usage` field has: its type, its period argument and what a period costs. */
+const usageField = (description: string, complexity: typeof TOKEN_USAGE_COMPLEXITY) => ({ type: UsageStatsRef, description, complexity });
+
+// A token's figures are batched per page (one aggregate query), but it scans the page's events.
 builder.objectField('Token', 'usage', (t) =>
   t.field({
-    type: UsageStatsRef,
-    description: 'How this token has been used.',
-    // Batched per page (one aggregate query), but it scans the page's events.
-    complexity: TOKEN_USAGE_COMPLEXITY,
+    ...usageField('How this token has been used.', TOKEN_USAGE_COMPLEXITY),
     args: { days: t.arg.int(DAYS) },
     resolve: (token, { days }, ctx) => ctx.loaders.usageOfToken(checkedDays(days)).load(token.id),
   }),
@@ -104,23 +105,19 @@ builder.objectField('Token', 'usage', (t) =>
 
 builder.objectField('Viewer', 'usage', (t) =>
   t.field({
-    type: UsageStatsRef,
-    description: "All of the viewer's tokens together.",
-    complexity: SCOPE_USAGE_COMPLEXITY,
+    ...usageField("All of the viewer's tokens together.", SCOPE_USAGE_COMPLEXITY),
     args: { days: t.arg.int(DAYS) },
     authScopes: { tokenPermission: 'tokens.read' },
-    resolve: (viewer, { days }, ctx) => wholeScopeStats(ctx, { kind: 'owner', userId: viewer.user.id }, checkedDays(days)),
+    resolve: (viewer, { days }, ctx) => wholeScopeStats(ctx, { kind: 'owner', userId: viewer.user.id }, days),
   }),
 );
 
+// Like Viewer.usage and Team.tokens: an API token must hold tokens.read itself.
 builder.objectField('Team', 'usage', (t) =>
   t.field({
-    type: UsageStatsRef,
-    description: "All of the team's tokens together; for the team's owners.",
-    complexity: SCOPE_USAGE_COMPLEXITY,
+    ...usageField("All of the team's tokens together; for the team's owners.", SCOPE_USAGE_COMPLEXITY),
     args: { days: t.arg.int(DAYS) },
-    // Like Viewer.usage and Team.tokens: an API token must hold tokens.read itself.
     authScopes: (team) => ({ tokenPermission: 'tokens.read', teamOwner: team }),
-    resolve: (team, { days }, ctx) => wholeScopeStats(ctx, { kind: 'team', teamId: team.id }, checkedDays(days)),
+    resolve: (team, { days }, ctx) => wholeScopeStats(ctx, { kind: 'team', teamId: team.id }, days),
   }),
 );

@@ -4,7 +4,7 @@ import { sanitizeText, unstorableText, unstorableTextMessage } from '../../text.
 import { parseAddress } from './restrictions.js';
 import { isUuid } from '../../global-id.js';
 import type { VerificationRequest } from './verification.js';
-import type { UsageReport } from '../usage/usage-recorder.js';
+import type { UsageReport } from '../usage/pending-usage.js';
 
 /**
  * Input checks shared by GraphQL and the REST routes: the same limits whichever door a resource
