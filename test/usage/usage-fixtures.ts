@@ -95,3 +95,18 @@ export function zeroDays(lastDate: string, n: number): { date: string; totalRequ
     blockedRequests: 0,
   }));
 }
+
+/** The figures of a period without a single use, ending on `lastDate`. */
+export function noUse(lastDate: string, days: number) {
+  return {
+    periodDays: days,
+    totalRequests: 0,
+    successfulRequests: 0,
+    blockedRequests: 0,
+    successRate: 0,
+    averageResponseTimeMs: null,
+    topEndpoints: [],
+    blockReasons: [],
+    daily: zeroDays(lastDate, days),
+  };
+}

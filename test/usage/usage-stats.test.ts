@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, mintToken, seedTeam, type TestApp, type TestUser } from '../harness.js';
 import { testClock } from '../support/test-clock.js';
-import { insertEvents, STATS_FIELDS, zeroDays, type SeedEvent } from './usage-fixtures.js';
+import { insertEvents, noUse, STATS_FIELDS, type SeedEvent } from './usage-fixtures.js';
 
 /**
  * Usage figures against numbers worked out by hand. The clock is fixed at noon UTC on
@@ -208,17 +208,7 @@ describe('Token.usage: happy', () => {
     const { alice, empty } = await seedAlice();
     const response = await tokenUsage(alice, empty, { days: 7 });
     expect(response.errors).toBeUndefined();
-    expect(response.data.token.usage).toEqual({
-      periodDays: 7,
-      totalRequests: 0,
-      successfulRequests: 0,
-      blockedRequests: 0,
-      successRate: 0,
-      averageResponseTimeMs: null,
-      topEndpoints: [],
-      blockReasons: [],
-      daily: zeroDays('2026-03-15', 7),
-    });
+    expect(response.data.token.usage).toEqual(noUse('2026-03-15', 7));
   });
 
   it('a token whose events are all outside the period looks like one without events', async () => {
@@ -229,17 +219,7 @@ describe('Token.usage: happy', () => {
       { at: '2026-03-01T10:00:00.000Z', endpoint: '/old', outcome: 'REVOKED' },
     ]);
     const response = await tokenUsage(alice, token.id, { days: 1 });
-    expect(response.data.token.usage).toEqual({
-      periodDays: 1,
-      totalRequests: 0,
-      successfulRequests: 0,
-      blockedRequests: 0,
-      successRate: 0,
-      averageResponseTimeMs: null,
-      topEndpoints: [],
-      blockReasons: [],
-      daily: zeroDays('2026-03-15', 1),
-    });
+    expect(response.data.token.usage).toEqual(noUse('2026-03-15', 1));
   });
 
   it("Viewer.usage sums all of the viewer's tokens and nobody else's", async () => {
@@ -296,17 +276,7 @@ describe('Token.usage: happy', () => {
     const carol = await t.user();
     const response = await t.gql(VIEWER_USAGE, { days: 3 }, { token: carol.jwt });
     expect(response.errors).toBeUndefined();
-    expect(response.data.viewer.usage).toEqual({
-      periodDays: 3,
-      totalRequests: 0,
-      successfulRequests: 0,
-      blockedRequests: 0,
-      successRate: 0,
-      averageResponseTimeMs: null,
-      topEndpoints: [],
-      blockReasons: [],
-      daily: zeroDays('2026-03-15', 3),
-    });
+    expect(response.data.viewer.usage).toEqual(noUse('2026-03-15', 3));
   });
 });
 
