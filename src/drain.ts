@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { HttpError, sendError } from './routes/plain-http.js';
+import { HttpError, sendError } from './http/plain-http.js';
 
 /**
  * Graceful drain of a node:http server. Once started, no new request is served: the listening

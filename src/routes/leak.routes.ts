@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { RateLimitedError, ValidationError } from '../modules/common/errors.js';
 import { leakedStrings } from '../modules/token/leak-reports.js';
-import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
+import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from '../http/plain-http.js';
 import type { RequestFacts } from '../authenticate.js';
 
 export interface LeakRouteDependencies {

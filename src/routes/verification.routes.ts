@@ -13,7 +13,7 @@ import {
   validateUsageReport,
   validateVerifyInput,
 } from '../modules/verification/verification.input.js';
-import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
+import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from '../http/plain-http.js';
 
 export interface VerificationRouteDependencies {
   config: Config;
@@ -114,8 +114,8 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
   };
 
   return {
-    'POST /v1/verify': plainRoute(deps.logger, verify, 'debug'),
-    'POST /oauth/introspect': plainRoute(deps.logger, introspect, 'debug'),
+    'POST /v1/verify': plainRoute(deps.logger, verify),
+    'POST /oauth/introspect': plainRoute(deps.logger, introspect),
     'POST /v1/usage': plainRoute(deps.logger, report),
   };
 }

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { clientIpOf, type RequestFacts } from '../authenticate.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
 import { redactSecrets } from '../redaction.js';
 import { OUTAGE_MESSAGE } from '../modules/common/errors.js';
+import { logRequest, startRequest } from './request-log.js';
 
 /**
  * The few routes served on the bare node:http handler, before yoga: the hot path of
@@ -31,13 +31,7 @@ export function serviceUnavailable(): HttpError {
 
 export type PlainHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-export function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
@@ -114,10 +108,10 @@ export function factsOf(req: IncomingMessage, trustProxyHops: number): RequestFa
  * Runs a handler with what every route needs: a request id echoed in the response, one access
  * log line, expected failures as JSON errors, unexpected ones masked and logged.
  */
-export function plainRoute(logger: Logger, handler: PlainHandler, accessLogLevel: 'info' | 'debug' = 'info') {
+export function plainRoute(logger: Logger, handler: PlainHandler) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = requestIdOf(req);
-    const startedAt = performance.now();
+    const start = startRequest(req.headers['x-request-id']);
+    const requestId = start.id;
     res.setHeader('x-request-id', requestId);
     try {
       await handler(req, res, requestId);
@@ -135,16 +129,7 @@ export function plainRoute(logger: Logger, handler: PlainHandler, accessLogLevel
         else res.destroy();
       }
     } finally {
-      logger[accessLogLevel](
-        {
-          requestId,
-          method: req.method,
-          path: (req.url ?? '/').split('?')[0],
-          status: res.statusCode,
-          ms: Math.round((performance.now() - startedAt) * 10) / 10,
-        },
-        'request',
-      );
+      logRequest(logger, start, { method: req.method, path: (req.url ?? '/').split('?')[0]!, status: res.statusCode });
     }
   };
 }
