@@ -10,6 +10,7 @@ import { schema } from '../schema.js';
 import { operationLimits } from '../graphql/operation-limits.js';
 import { schemaExposure } from '../graphql/schema-exposure.js';
 import { maskedErrors, tidyRequestErrors } from '../graphql/error-masking.js';
+import { domainErrorIn } from '../graphql/domain-errors.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { scrubForLog } from '../redaction.js';
 import { yogaRequestLog } from './request-log.js';
@@ -100,13 +101,15 @@ function yogaLogging(logger: Logger): YogaLogger {
     // logged with their request id; keep its copy, with the stack, for debugging.
     error: (...args) => {
       const err = args.find((arg) => arg instanceof Error);
+      // A refusal the masking answered with its code (FORBIDDEN, BAD_USER_INPUT...) is no failure.
+      if (domainErrorIn(err)) return;
       logger.debug(err ? { err } : {}, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ') || 'yoga error');
     },
   };
 }
 
 /**
- * Expected failures are typed results or GraphQLErrors; anything else is a bug or an outage.
+ * Expected failures are typed results, domain errors or GraphQLErrors; anything else is a bug or an outage.
  * Yoga masks it in the response; here it is logged with the request id that the caller sees.
  */
 const errorLog: Plugin<Context> = {
@@ -116,7 +119,7 @@ const errorLog: Plugin<Context> = {
         if (!('errors' in result) || !result.errors) return;
         for (const error of result.errors) {
           const original = error.originalError;
-          if (!original || original instanceof GraphQLError) continue;
+          if (!original || original instanceof GraphQLError || domainErrorIn(original)) continue;
           // An outage is not a bug: one warning per failed field, without the stack.
           if (isDatabaseUnavailable(original)) {
             args.contextValue.logger.warn({ path: error.path, cause: scrubForLog(String(original.message)).slice(0, 300) }, 'database unavailable');

@@ -1,10 +1,23 @@
-import { GraphQLError } from 'graphql';
 import { redactSecrets } from '../../redaction.js';
+import type { ErrorCode } from './error-codes.js';
 
 /**
- * Expected failures. The first four (and RateLimitedError) are members of the mutations' result unions (errors plugin);
- * the GraphQL-error ones carry `extensions.code` and an HTTP status for fields without a union.
+ * Expected failures, as the services throw them: plain errors that know their code, and nothing of
+ * GraphQL or HTTP. ValidationError, NotFoundError, ConflictError, ForbiddenError and
+ * RateLimitedError are members of the mutations' result unions (errors plugin). Anywhere else each
+ * door answers the error's code with its status: src/graphql/domain-errors.ts for GraphQL
+ * (`extensions.code`), src/http/rest-errors.ts for the plain routes (`{"error": code}`).
  */
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  /** When the caller may try again, for a refusal that passes: sent as Retry-After. */
+  readonly retryAfterSeconds: number | null = null;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
 
 export interface FieldProblem {
   /** Where in the input the problem is, e.g. ["permissions", "2"]. */
@@ -12,45 +25,46 @@ export interface FieldProblem {
   message: string;
 }
 
-export class ValidationError extends Error {
+export class ValidationError extends DomainError {
+  readonly code = 'BAD_REQUEST';
   readonly fieldErrors: FieldProblem[];
 
   /** Messages quote what was refused; never a secret pasted where it did not belong. */
   constructor(message: string, fieldErrors: FieldProblem[] = []) {
     super(redactSecrets(message));
-    this.name = 'ValidationError';
     this.fieldErrors = fieldErrors.map((problem) => ({ path: problem.path, message: redactSecrets(problem.message) }));
   }
 
   static forField(path: string[], message: string): ValidationError {
     return new ValidationError(message, [{ path, message }]);
   }
-}
 
-export class NotFoundError extends Error {
-  constructor(message = 'Not found') {
-    super(message);
-    this.name = 'NotFoundError';
+  /** Every problem found in one input, in one error whose message lists them all. */
+  static of(problems: FieldProblem[]): ValidationError {
+    return new ValidationError(problems.map((problem) => problem.message).join('; '), problems);
   }
 }
 
-export class ConflictError extends Error {
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+
+  constructor(message = 'Not found') {
+    super(message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT';
+
   /** It may quote a name the caller chose: never a secret pasted there. */
   constructor(message: string) {
     super(redactSecrets(message));
-    this.name = 'ConflictError';
   }
 }
 
-/**
- * The caller is known but may not do this. A GraphQLError too, so that where a field has no
- * result union it still reaches the client with `extensions.code` FORBIDDEN and HTTP 403.
- */
-export class ForbiddenError extends GraphQLError {
-  constructor(message: string) {
-    super(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
-    this.name = 'ForbiddenError';
-  }
+/** The caller is known but may not do this: FORBIDDEN (HTTP 403) where a field has no result union. */
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
 }
 
 /** Why a request has no principal, as the caller will be told. */
@@ -62,27 +76,26 @@ export interface AuthenticationFailure {
 }
 
 /** No credentials, credentials that did not verify, or an API token refused for its limits. */
-export class UnauthenticatedError extends GraphQLError {
+export class UnauthenticatedError extends DomainError {
+  readonly code: AuthenticationFailure['code'];
+  override readonly retryAfterSeconds: number | null;
+
   constructor(failure: AuthenticationFailure) {
-    const limited = failure.code !== 'UNAUTHENTICATED';
-    const headers: Record<string, string> = {};
-    if (failure.retryAfterSeconds) headers['retry-after'] = String(failure.retryAfterSeconds);
-    super(failure.message, {
-      extensions: {
-        code: failure.code,
-        ...(failure.retryAfterSeconds ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
-        http: { status: limited ? 429 : 401, headers },
-      },
-    });
-    this.name = 'UnauthenticatedError';
+    super(failure.message);
+    this.code = failure.code;
+    this.retryAfterSeconds = failure.retryAfterSeconds || null;
   }
 }
 
-/** An argument outside its documented range on a query field. */
-export class BadUserInputError extends GraphQLError {
-  constructor(message: string, argument: string) {
-    super(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
-    this.name = 'BadUserInputError';
+/** An argument outside its documented range on a query field; `argument` names it. */
+export class BadUserInputError extends DomainError {
+  readonly code = 'BAD_USER_INPUT';
+
+  constructor(
+    message: string,
+    readonly argument: string,
+  ) {
+    super(message);
   }
 }
 
@@ -90,13 +103,14 @@ export class BadUserInputError extends GraphQLError {
  * Too many changes from one caller, or leak reports from one address: a member of the mutations'
  * result unions (HTTP 200, like the other expected failures), saying when to try again.
  */
-export class RateLimitedError extends Error {
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED';
+
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(message);
-    this.name = 'RateLimitedError';
   }
 }
 
@@ -104,16 +118,11 @@ export class RateLimitedError extends Error {
 export const OUTAGE_MESSAGE = 'Keymint cannot reach its database right now: try again shortly';
 
 /** The database cannot be reached: HTTP 503 with Retry-After, never a masked 500. */
-export class ServiceUnavailableError extends GraphQLError {
-  constructor(retryAfterSeconds: number) {
-    super(OUTAGE_MESSAGE, {
-      extensions: {
-        code: 'SERVICE_UNAVAILABLE',
-        retryAfterSeconds,
-        http: { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } },
-      },
-    });
-    this.name = 'ServiceUnavailableError';
+export class ServiceUnavailableError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+
+  constructor(override readonly retryAfterSeconds: number) {
+    super(OUTAGE_MESSAGE);
   }
 }
 
