@@ -2,52 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { clientIpOf, type RequestFacts } from '../authenticate.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/availability.js';
-import { redactSecrets } from '../redaction.js';
-import { OUTAGE_MESSAGE } from '../modules/common/errors.js';
+import { DomainError, ServiceUnavailableError } from '../modules/common/errors.js';
 import { logRequest, startRequest } from './request-log.js';
+import { HttpError, sendError } from './rest-errors.js';
 
 /**
- * The few routes served on the bare node:http handler, before yoga: the hot path of
- * verification costs a fraction of yoga's per-request work. Small helpers, no framework.
+ * What every plain route (src/http/router.ts) needs: a bounded body, JSON parsing, the request's
+ * facts, and plainRoute around the handler. Small helpers, no framework.
  */
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
-
-export function serviceUnavailable(): HttpError {
-  return new HttpError(503, 'SERVICE_UNAVAILABLE', OUTAGE_MESSAGE, {
-    'retry-after': String(RETRY_AFTER_SECONDS),
-  });
-}
-
 export type PlainHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
-
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload), ...headers });
-  res.end(payload);
-}
-
-export function sendError(res: ServerResponse, error: HttpError): void {
-  // Details are field problems from a ValidationError, already redacted there.
-  sendJson(
-    res,
-    error.status,
-    { error: error.code, message: redactSecrets(error.message), ...(error.details ? { details: error.details } : {}) },
-    error.headers,
-  );
-}
 
 /**
  * The body, bounded: a resource server's request is small, and a flood of large ones is not. Past
@@ -56,7 +20,7 @@ export function sendError(res: ServerResponse, error: HttpError): void {
  */
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
   const tooLarge = () =>
-    new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body must be at most ${limitBytes} bytes`, { connection: 'close' });
+    new HttpError('PAYLOAD_TOO_LARGE', `The body must be at most ${limitBytes} bytes`, { connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
     req.resume();
     return Promise.reject(tooLarge());
@@ -85,7 +49,7 @@ export function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'The body is not valid JSON');
+    throw new HttpError('BAD_REQUEST', 'The body is not valid JSON');
   }
 }
 
@@ -116,20 +80,24 @@ export function plainRoute(logger: Logger, handler: PlainHandler) {
     try {
       await handler(req, res, requestId);
     } catch (error) {
-      if (error instanceof HttpError) {
-        sendError(res, error);
-      } else if (isDatabaseUnavailable(error)) {
-        // An outage, not a bug: the caller should retry, here or on another instance.
-        logger.warn({ requestId }, 'database unavailable');
-        if (!res.headersSent) sendError(res, serviceUnavailable());
-        else res.destroy();
-      } else {
-        logger.error({ err: error, requestId }, 'unexpected error');
-        if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL', 'Unexpected error.'));
-        else res.destroy();
-      }
+      const refusal = refusalFor(error, logger, requestId);
+      // Too late for an answer of its own: cut the response short rather than end it as if whole.
+      if (res.headersSent) res.destroy();
+      else sendError(res, refusal, requestId);
     } finally {
       logRequest(logger, start, { method: req.method, path: (req.url ?? '/').split('?')[0]!, status: res.statusCode });
     }
   };
+}
+
+/** An expected refusal as it is; an outage as 503; anything else masked, and logged as a bug. */
+function refusalFor(error: unknown, logger: Logger, requestId: string): HttpError | DomainError {
+  if (error instanceof HttpError || error instanceof DomainError) return error;
+  if (isDatabaseUnavailable(error)) {
+    // An outage, not a bug: the caller should retry, here or on another instance.
+    logger.warn({ requestId }, 'database unavailable');
+    return new ServiceUnavailableError(RETRY_AFTER_SECONDS);
+  }
+  logger.error({ err: error, requestId }, 'unexpected error');
+  return new HttpError('INTERNAL_SERVER_ERROR', 'Unexpected error.');
 }

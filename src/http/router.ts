@@ -8,7 +8,8 @@ import type { UsageRecorder } from '../modules/usage/usage-recorder.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import { leakRoutes, type LeakRouteDependencies } from '../routes/leak.routes.js';
 import { verificationRoutes } from '../routes/verification.routes.js';
-import { plainRoute, sendJson } from './plain-http.js';
+import { sendJson } from './json-response.js';
+import { plainRoute } from './plain-http.js';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
