@@ -162,7 +162,7 @@ export function validateTokenFields(
   if (expiry !== undefined) out.expiresAt = expiry;
 
   if (problems.length > 0) {
-    throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    throw ValidationError.of(problems);
   }
   return out;
 }

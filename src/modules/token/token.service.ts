@@ -129,7 +129,7 @@ export class TokenService {
     }
     if (principal.authMethod === 'API_TOKEN') {
       const problems = narrowingProblems(token, fields);
-      if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+      if (problems.length > 0) throw ValidationError.of(problems);
     }
 
     let changed: number;
@@ -398,7 +398,7 @@ export class TokenService {
         });
       }
     });
-    if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    if (problems.length > 0) throw ValidationError.of(problems);
   }
 
   /** Descendants expiring later than their ancestor's new expiry are brought down to it, each audited. */
