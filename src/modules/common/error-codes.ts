@@ -1,8 +1,11 @@
 /**
- * Every error code a caller can be given, through either door, with the HTTP status that goes
+ * Every error code Keymint answers, through either door, with the HTTP status that goes
  * with it. GraphQL puts the code in `extensions.code`, the REST routes in `{"error": <code>}`.
  * A code is added here before anything may answer it. The one exception is /oauth/introspect,
  * which answers RFC 7662's lower-case `invalid_request` because OAuth clients expect exactly that.
+ *
+ * Yoga refuses a few requests before Keymint's code sees them, with codes of its own:
+ * GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (400) and REQUEST_ENTITY_TOO_LARGE (413).
  */
 export type ErrorCode =
   // The request is wrong: nothing was done.
