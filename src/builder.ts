@@ -13,7 +13,7 @@ import type { Team } from './modules/team/team.entity.js';
 import type { Revocation } from './modules/token/revocation.entity.js';
 import type { Token } from './modules/token/token.entity.js';
 import type { User } from './modules/user/user.entity.js';
-import { BadUserInputError } from './modules/common/errors.js';
+import { BadUserInputError } from './errors/errors.js';
 import { unstorableText, unstorableTextMessage } from './text.js';
 import { decodeGlobalId, encodeGlobalId, UNKNOWN_TYPE } from './global-id.js';
 

@@ -5,7 +5,7 @@ import type { Logger } from './logger.js';
 import type { RequestAuthenticator, RequestFacts } from './request/authenticate.js';
 import type { Principal } from './auth/principal.js';
 import { scopeLoaders, type AuthorizationPort, type ScopeLoaders } from './auth/scopes.js';
-import { UnauthenticatedError, type AuthenticationFailure } from './modules/common/errors.js';
+import { UnauthenticatedError, type AuthenticationFailure } from './errors/errors.js';
 import { actorOf, anonymousActor } from './modules/audit/actor.js';
 import type { AuditTrail } from './modules/audit/audit-trail.js';
 import type { TeamService } from './modules/team/team.service.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { HttpError, sendError } from './routes/plain-http.js';
+import { requestIdFrom } from './http/request-log.js';
+import { HttpError, sendError } from './http/rest-errors.js';
 
 /**
  * Graceful drain of a node:http server. Once started, no new request is served: the listening
@@ -27,7 +28,9 @@ export function createDrain(server: Server, next: (req: IncomingMessage, res: Se
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (draining) {
-      sendError(res, new HttpError(503, 'SHUTTING_DOWN', 'This instance is shutting down: retry on another one', { connection: 'close', 'retry-after': '0' }));
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res.setHeader('x-request-id', requestId);
+      sendError(res, new HttpError('SHUTTING_DOWN', 'This instance is shutting down: retry on another one', { connection: 'close', 'retry-after': '0' }), requestId);
       return;
     }
     active.add(res);

@@ -1,6 +1,6 @@
 import { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import { parseGlobalId } from '../global-id.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError, type AuthenticationFailure } from '../modules/common/errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, type AuthenticationFailure } from '../errors/errors.js';
 import { isAdmin, mayManageTokens, mayVerifyTokens, type Principal, type TeamRole, type TokenAction } from './principal.js';
 import { canChangeToken, canRotateToken, canSeeToken, type GuardedToken } from './token-access.js';
 

@@ -1,17 +1,23 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin, type YogaServerOptions } from 'graphql-yoga';
 import { RETRY_AFTER_SECONDS, unavailability } from '../db/availability.js';
-import { ServiceUnavailableError } from '../modules/common/errors.js';
+import { ServiceUnavailableError } from '../errors/errors.js';
 import { redactSecrets } from '../redaction.js';
+import { domainErrorIn, graphqlErrorOf } from './domain-errors.js';
 
 /**
- * What a caller sees of a failure that is not theirs. An outage (the database unreachable, or a
- * statement over its timeout) is SERVICE_UNAVAILABLE with HTTP 503 and Retry-After, so clients and
- * load balancers retry; anything else unexpected stays masked ("Unexpected error.") and is logged
- * with the request id.
+ * What a caller sees of a failure. An outage (the database unreachable, or a statement over its
+ * timeout) is SERVICE_UNAVAILABLE with HTTP 503 and Retry-After, so clients and load balancers
+ * retry; an expected refusal (a domain error no result union took in) is its code; anything else
+ * unexpected stays masked ("Unexpected error.") and is logged with the request id.
  */
 export const maskedErrors: NonNullable<YogaServerOptions<object, object>['maskedErrors']> = {
-  maskError: (error, message, isDev) => (unavailability(error) ? new ServiceUnavailableError(RETRY_AFTER_SECONDS) : yogaMaskError(error, message, isDev)),
+  maskError: (error, message, isDev) => {
+    if (unavailability(error)) return graphqlErrorOf(new ServiceUnavailableError(RETRY_AFTER_SECONDS));
+    const expected = domainErrorIn(error);
+    if (expected) return graphqlErrorOf(expected, error instanceof GraphQLError ? error : undefined);
+    return yogaMaskError(error, message, isDev);
+  },
 };
 
 /**

@@ -14,6 +14,7 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { complexityFromQuery } from '@pothos/plugin-complexity';
 import type { Config } from '../config.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 /**
  * What one GraphQL operation may ask for, checked before any resolver runs: its size in tokens
@@ -29,11 +30,11 @@ export const LIMIT_CODES = {
   aliases: 'TOO_MANY_ALIASES',
   directives: 'TOO_MANY_DIRECTIVES',
   cost: 'QUERY_TOO_COMPLEX',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 type Limits = Config['graphql'];
 
-function limitError(code: string, message: string, limit: number, found?: number): GraphQLError {
+function limitError(code: ErrorCode, message: string, limit: number, found?: number): GraphQLError {
   return new GraphQLError(message, {
     // No HTTP status of its own: yoga answers it like any other parse or validation error.
     extensions: { code, limit, ...(found === undefined ? {} : { found }) },
@@ -47,7 +48,7 @@ function foundIn(message: string): number | undefined {
 }
 
 /** Reports the refusal as a validation error of its own code, beside the other validation errors. */
-function reportAs(code: string, what: string, limit: number) {
+function reportAs(code: ErrorCode, what: string, limit: number) {
   return (context: ValidationContext | null, error: GraphQLError) => {
     const found = foundIn(error.message);
     const refusal = limitError(code, `${what}: the limit is ${limit}${found === undefined ? '' : `, this operation has ${found}`}`, limit, found);

@@ -47,8 +47,8 @@ declare global {
 
 export class RateLimitPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   /**
-   * A rate-limited mutation whose result union lacks RateLimitedError would turn every refusal into
-   * a masked "Unexpected error.": the schema does not build.
+   * A rate-limited mutation whose result union lacks RateLimitedError would answer every refusal
+   * as a bare RATE_LIMITED error, not the typed result clients read: the schema does not build.
    */
   override afterBuild(schema: GraphQLSchema): GraphQLSchema {
     for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {

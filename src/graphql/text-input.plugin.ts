@@ -11,7 +11,7 @@ import {
   type GraphQLInputType,
   type GraphQLResolveInfo,
 } from 'graphql';
-import { BadUserInputError, ValidationError } from '../modules/common/errors.js';
+import { BadUserInputError, ValidationError } from '../errors/errors.js';
 import { unstorableText, unstorableTextMessage } from '../text.js';
 
 /**

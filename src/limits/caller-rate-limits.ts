@@ -1,6 +1,6 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
-import { RateLimitedError } from '../modules/common/errors.js';
+import { RateLimitedError } from '../errors/errors.js';
 import { retryAfterSeconds, type LimiterFactory } from './limiters.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Principal } from '../auth/principal.js';
 import { AuthenticationError } from '../auth/authentication-error.js';
 import type { SessionVerifier } from '../auth/session-verifier.js';
-import type { AuthenticationFailure } from '../modules/common/errors.js';
+import type { AuthenticationFailure } from '../errors/errors.js';
 import { looksLikeSecret } from '../modules/token/token.secret.js';
 import { UserService } from '../modules/user/user.service.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { RateLimitedError, ValidationError } from '../modules/common/errors.js';
 import { leakedStrings } from '../modules/token/leak-reports.js';
-import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
+import { sendJson } from '../http/json-response.js';
+import { factsOf, parseJson, plainRoute, readBody } from '../http/plain-http.js';
+import { HttpError } from '../http/rest-errors.js';
 import type { RequestFacts } from '../request/authenticate.js';
 
 export interface LeakRouteDependencies {
@@ -15,22 +16,17 @@ export interface LeakRouteDependencies {
 
 const BODY_LIMIT = 1024 * 1024;
 
-/** POST /v1/leaks: unauthenticated, same answer whatever was found. */
+/**
+ * POST /v1/leaks: unauthenticated, same answer whatever was found. Too many strings is a
+ * ValidationError, too many reports a RateLimitedError: plainRoute answers them like any refusal.
+ */
 export function leakRoutes(deps: LeakRouteDependencies) {
   const report = async (req: IncomingMessage, res: ServerResponse) => {
     const strings = leakedStrings(parseJson(await readBody(req, BODY_LIMIT)));
     if (!strings) {
-      throw new HttpError(400, 'BAD_REQUEST', 'Send {"tokens": ["km_...", ...]} or [{"token": "km_...", "type", "url", "source"}, ...]');
+      throw new HttpError('BAD_REQUEST', 'Send {"tokens": ["km_...", ...]} or [{"token": "km_...", "type", "url", "source"}, ...]');
     }
-    try {
-      sendJson(res, 202, await deps.report(strings, factsOf(req, deps.config.trustProxyHops)));
-    } catch (error) {
-      if (error instanceof RateLimitedError) {
-        throw new HttpError(429, 'RATE_LIMITED', error.message, { 'retry-after': String(error.retryAfterSeconds) });
-      }
-      if (error instanceof ValidationError) throw new HttpError(400, 'BAD_REQUEST', error.message);
-      throw error;
-    }
+    sendJson(res, 202, await deps.report(strings, factsOf(req, deps.config.trustProxyHops)));
   };
   return { 'POST /v1/leaks': plainRoute(deps.logger, report) };
 }

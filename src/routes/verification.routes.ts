@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RequestAuthenticator } from '../request/authenticate.js';
 import { mayVerifyTokens, type Principal } from '../auth/principal.js';
-import { ValidationError } from '../modules/common/errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../errors/errors.js';
 import type { UsageReports } from '../modules/usage/usage-reports.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import { viewOf } from '../modules/verification/verification-view.js';
@@ -13,7 +13,9 @@ import {
   validateUsageReport,
   validateVerifyInput,
 } from '../modules/verification/verification.input.js';
-import { factsOf, HttpError, parseJson, plainRoute, readBody, sendJson } from './plain-http.js';
+import { sendJson } from '../http/json-response.js';
+import { factsOf, parseJson, plainRoute, readBody } from '../http/plain-http.js';
+import { HttpError } from '../http/rest-errors.js';
 
 export interface VerificationRouteDependencies {
   config: Config;
@@ -39,19 +41,9 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
     // the signed-in user's power (a cross-site form needs no preflight), so cookies are ignored.
     const facts = { ...factsOf(req, deps.config.trustProxyHops), cookie: null };
     const { principal, failure } = await deps.authenticator.authenticate(facts, deps.em);
-    if (!principal) {
-      const limited = failure.code !== 'UNAUTHENTICATED';
-      throw new HttpError(
-        limited ? 429 : 401,
-        failure.code,
-        failure.message,
-        limited && failure.retryAfterSeconds
-          ? { 'retry-after': String(failure.retryAfterSeconds) }
-          : { 'www-authenticate': 'Bearer' },
-      );
-    }
+    if (!principal) throw new UnauthenticatedError(failure);
     if (!mayVerifyTokens(principal)) {
-      throw new HttpError(403, 'FORBIDDEN', "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
+      throw new ForbiddenError("Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
     }
     return principal;
   };
@@ -60,7 +52,7 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
     const body = await readBody(req, VERIFY_BODY_LIMIT);
     await authorizeVerifier(req);
     const input = asObject(parseJson(body));
-    const request = withValidation(() => validateVerifyInput(input));
+    const request = validateVerifyInput(input);
     const view = viewOf(await deps.verifier.verify(request.token, request));
     // Object.assign rather than `{ ...view, token }`: a property added after a spread is slow on V8.
     sendJson(res, 200, Object.assign(view, { token: view.tokenId ? { id: view.tokenId, prefix: view.prefix, name: view.name } : null }));
@@ -75,7 +67,7 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
       ? asObject(parseJson(body)).token
       : new URLSearchParams(body).get('token');
     if (typeof token !== 'string' || token === '') {
-      throw new HttpError(400, 'invalid_request', 'The form must carry token=<the token to introspect>');
+      throw new HttpError('invalid_request', 'The form must carry token=<the token to introspect>');
     }
     const verification = await deps.verifier.verify(token);
     const snapshot = verification.token;
@@ -106,9 +98,9 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
     const parsed = parseJson(body);
     const items = Array.isArray(parsed) ? parsed : asObject(parsed).reports;
     if (!Array.isArray(items) || items.length > MAX_USAGE_REPORTS) {
-      throw new HttpError(400, 'BAD_REQUEST', `Send a list of at most ${MAX_USAGE_REPORTS} reports: [{verificationId, statusCode, responseTimeMs}]`);
+      throw new HttpError('BAD_REQUEST', `Send a list of at most ${MAX_USAGE_REPORTS} reports: [{verificationId, statusCode, responseTimeMs}]`);
     }
-    const reports = withValidation(() => items.map((item, index) => validateUsageReport(asObject(item), [String(index)])));
+    const reports = items.map((item, index) => validateUsageReport(asObject(item), [String(index)]));
     // The same check as the reportUsage mutation: a report about no recorded verification changes
     // nothing. A batch is not refused for one such id; the answer names them.
     const { unknown } = await deps.usageReports.report(reports);
@@ -116,24 +108,15 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
   };
 
   return {
-    'POST /v1/verify': plainRoute(deps.logger, verify, 'debug'),
-    'POST /oauth/introspect': plainRoute(deps.logger, introspect, 'debug'),
+    'POST /v1/verify': plainRoute(deps.logger, verify),
+    'POST /oauth/introspect': plainRoute(deps.logger, introspect),
     'POST /v1/usage': plainRoute(deps.logger, report),
   };
 }
 
 function asObject(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpError(400, 'BAD_REQUEST', 'The body must be a JSON object');
+    throw new HttpError('BAD_REQUEST', 'The body must be a JSON object');
   }
   return value as Record<string, unknown>;
-}
-
-function withValidation<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof ValidationError) throw new HttpError(400, 'BAD_REQUEST', error.message, {}, error.fieldErrors);
-    throw error;
-  }
 }

@@ -1551,7 +1551,7 @@ function untypedRest(answer: RestAnswer): string[] {
   if (answer.status === 431) return problems;
   if (!answer.body || typeof answer.body !== 'object') problems.push(`HTTP ${answer.status} with a body that is not a JSON object`);
   else if (answer.status >= 400 && typeof answer.body.error !== 'string') problems.push(`HTTP ${answer.status} without an "error" string`);
-  if (answer.body?.error === 'INTERNAL') problems.push('{"error":"INTERNAL"}');
+  if (answer.body?.error === 'INTERNAL_SERVER_ERROR') problems.push('{"error":"INTERNAL_SERVER_ERROR"}');
   return problems;
 }
 

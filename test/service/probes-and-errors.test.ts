@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { signSession } from '../../src/auth/session-signer.js';
@@ -136,6 +138,25 @@ describe('an unexpected failure', () => {
     });
     expect(response.headers.get('x-request-id')).toBe('outage-req-7');
     expect(logs.entries().some((entry) => entry.requestId === 'outage-req-7' && entry.level >= 50)).toBe(true);
+  });
+
+  it('through a plain route is 500 INTERNAL_SERVER_ERROR, with the request id in the body and the log', async () => {
+    const server = createServer(app.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/leaks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'rest-req-9' },
+        body: JSON.stringify({ tokens: ['km_anything'] }),
+      });
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ error: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.', requestId: 'rest-req-9' });
+      const logged = logs.entries().find((entry) => entry.requestId === 'rest-req-9' && entry.level >= 50);
+      expect(logged?.err?.message, logs.text()).toMatch(/kaboom/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { Principal, TeamRole, TokenGrant, UserSnapshot } from '../../src/au
 import { auditReach, managedTokens } from '../../src/auth/reach.js';
 import { authorizationError, scopeLoaders, type AuthorizationPort } from '../../src/auth/scopes.js';
 import type { GuardedToken } from '../../src/auth/token-access.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../src/modules/common/errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../src/errors/errors.js';
 import { encodeGlobalId } from '../../src/global-id.js';
 
 /** The authorization rules on their own: a fake port, no database, no GraphQL. */

@@ -74,6 +74,52 @@ describe('POST /v1/verify', () => {
   });
 });
 
+describe('REST errors', () => {
+  it('every refusal is {error, message, requestId}, with the request id the response carries', async () => {
+    const user = await t.user({ permissions: ['tools.*'] });
+    const refusals = [
+      { status: 401, error: 'UNAUTHENTICATED', answer: await post('/v1/verify', JSON.stringify({ token: 'x' })) },
+      { status: 403, error: 'FORBIDDEN', answer: await post('/v1/verify', JSON.stringify({ token: 'x' }), { authorization: `Bearer ${user.jwt}` }) },
+      { status: 400, error: 'BAD_REQUEST', answer: await post('/v1/verify', '{not json', { authorization: `Bearer ${caller}` }) },
+      { status: 413, error: 'PAYLOAD_TOO_LARGE', answer: await post('/v1/usage', 'x'.repeat(600_000), { authorization: `Bearer ${caller}` }) },
+      { status: 400, error: 'invalid_request', answer: await post('/oauth/introspect', 'token=', { authorization: `Bearer ${caller}`, 'content-type': 'application/x-www-form-urlencoded' }) },
+      { status: 400, error: 'BAD_REQUEST', answer: await post('/v1/leaks', JSON.stringify({ tokens: 'km_x' })) },
+    ];
+    for (const { status, error, answer } of refusals) {
+      expect(answer.status, error).toBe(status);
+      expect(answer.body).toEqual({ error, message: expect.any(String), requestId: answer.headers.get('x-request-id') });
+      expect(answer.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(refusals[0]!.answer.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('carries the caller\'s own x-request-id, and keeps field problems in details', async () => {
+    const { secret } = await target();
+    const response = await post('/v1/verify', JSON.stringify({ token: secret, clientIp: 'not-an-ip' }), {
+      authorization: `Bearer ${caller}`,
+      'x-request-id': 'gateway-req-42',
+    });
+    expect(response.headers.get('x-request-id')).toBe('gateway-req-42');
+    expect(response.body).toEqual({
+      error: 'BAD_REQUEST',
+      message: expect.stringContaining('clientIp'),
+      requestId: 'gateway-req-42',
+      details: [{ path: ['clientIp'], message: expect.any(String) }],
+    });
+  });
+
+  it('a leak report over the address budget is RATE_LIMITED (429) with Retry-After, like any refusal', async () => {
+    const ip = '198.51.100.77';
+    let last = await post('/v1/leaks', JSON.stringify({ tokens: ['km_x'] }), { 'x-forwarded-for': ip });
+    for (let i = 0; i < 30 && last.status === 202; i += 1) {
+      last = await post('/v1/leaks', JSON.stringify({ tokens: ['km_x'] }), { 'x-forwarded-for': ip });
+    }
+    expect(last.status).toBe(429);
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(last.body).toEqual({ error: 'RATE_LIMITED', message: expect.any(String), requestId: last.headers.get('x-request-id') });
+  });
+});
+
 describe('what a resource server passes on', () => {
   it('a clientIp that is not an address is 400 naming the field, and records nothing', async () => {
     const { secret } = await target();

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.js';
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldProblem } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldProblem } from '../../errors/errors.js';
 
 /** The `Error` interface and the typed errors that appear as members of result unions. */
 

@@ -1,4 +1,4 @@
-import { BadUserInputError } from './errors.js';
+import { BadUserInputError } from '../../errors/errors.js';
 import { isUuid } from '../../global-id.js';
 
 /**

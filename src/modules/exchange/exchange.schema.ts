@@ -1,5 +1,5 @@
 import { builder } from '../../builder.js';
-import { ValidationError } from '../common/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { ExchangedToken } from './token-exchange.js';
 
 const ExchangeTokenInput = builder.inputType('ExchangeTokenInput', {

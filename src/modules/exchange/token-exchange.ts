@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock } from '../../clock.js';
 import { encodeGlobalId } from '../../global-id.js';
-import { ValidationError } from '../common/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { TokenVerifier } from '../verification/token-verifier.js';
 import type { VerificationRequest } from '../verification/verification.js';
 import type { SigningKeys } from './signing-keys.js';

@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../../errors/errors.js';
 import type { Team } from './team.entity.js';
 import type { TeamMember } from './team-member.entity.js';
 import { TeamMemberRef, TeamRoleEnum } from './team.schema.js';

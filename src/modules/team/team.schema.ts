@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { nullIfHidden } from '../common/errors.js';
+import { nullIfHidden } from '../../errors/errors.js';
 import { Team } from './team.entity.js';
 import type { TeamMember } from './team-member.entity.js';
 

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../../clock.js';
 import type { Principal, TeamRole } from '../../auth/principal.js';
-import { ConflictError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import { inTransaction } from '../../db/transaction.js';
 import type { TokenRevocation } from '../token/token-revocation.js';
 import type { User } from '../user/user.entity.js';

@@ -1,5 +1,5 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimitedError, ValidationError } from '../common/errors.js';
+import { RateLimitedError, ValidationError } from '../../errors/errors.js';
 import { retryAfterSeconds } from '../../limits/limiters.js';
 import type { TokenRevocation } from './token-revocation.js';
 import { hasValidChecksum, hashSecret } from './token.secret.js';

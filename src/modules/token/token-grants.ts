@@ -1,6 +1,6 @@
 import { tokenPermissions, userPermissions, type Principal, type TokenGrant } from '../../auth/principal.js';
 import { grants } from '../../auth/permissions.js';
-import { ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../common/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../../errors/errors.js';
 import type { MembershipRepository } from '../team/membership.repository.js';
 import type { UserRepository } from '../user/user.repository.js';
 import type { Token } from './token.entity.js';
@@ -107,5 +107,5 @@ export function assertContained(permissions: string[], bounds: Bound[]): void {
       });
     }
   });
-  if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+  if (problems.length > 0) throw ValidationError.of(problems);
 }

@@ -1,5 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { ConflictError, ValidationError } from '../common/errors.js';
+import { ConflictError, ValidationError } from '../../errors/errors.js';
 import { LIMITS } from './token.input.js';
 import type { Token } from './token.entity.js';
 import type { TokenRepository } from './token.repository.js';

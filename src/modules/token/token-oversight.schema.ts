@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
 import { managedTokens } from '../../auth/reach.js';
-import { ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
+import { ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../../errors/errors.js';
 import { RevokeTokenResult } from './token.mutations.js';
 import { tokenPage, TokenConnection } from './token.schema.js';
 import { pageComplexity } from '../common/keyset-page.js';

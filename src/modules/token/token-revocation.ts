@@ -8,7 +8,7 @@ import type { TokenEventSink } from './token-events.js';
 import { TokenRepository, type RevokedToken } from './token.repository.js';
 import type { RevocationTarget } from './token.sql.js';
 import type { ManagedTokens } from '../../auth/reach.js';
-import { NotFoundError } from '../common/errors.js';
+import { NotFoundError } from '../../errors/errors.js';
 import { UserRepository } from '../user/user.repository.js';
 import { revocationReason } from './token-guards.js';
 

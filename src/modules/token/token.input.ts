@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { isValidPermission } from '../../auth/permissions.js';
-import { ValidationError, type FieldProblem } from '../common/errors.js';
+import { ValidationError, type FieldProblem } from '../../errors/errors.js';
 import { DAYS_OF_WEEK, type DayOfWeek, type TimeRestrictions, type UsageLimits } from './token.entity.js';
 
 /**
@@ -162,7 +162,7 @@ export function validateTokenFields(
   if (expiry !== undefined) out.expiresAt = expiry;
 
   if (problems.length > 0) {
-    throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    throw ValidationError.of(problems);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
 import { parseGlobalId } from '../../global-id.js';
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../common/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../../errors/errors.js';
 import { MAX_LEAK_REPORT } from './leak-reports.js';
 import type { Token } from './token.entity.js';
 import { DayOfWeekEnum, TokenRef } from './token.schema.js';

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { FieldProblem } from '../common/errors.js';
+import type { FieldProblem } from '../../errors/errors.js';
 import type { TimeRestrictions, Token } from './token.entity.js';
 import type { TokenFields } from './token.input.js';
 import { grants } from '../../auth/permissions.js';

@@ -3,7 +3,7 @@ import { managedTokens } from '../../auth/reach.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context.js';
 import { parseGlobalId } from '../../global-id.js';
-import { BadUserInputError, nullIfHidden } from '../common/errors.js';
+import { BadUserInputError, nullIfHidden } from '../../errors/errors.js';
 import { DAYS_OF_WEEK, Token, type TimeRestrictions, type UsageLimits } from './token.entity.js';
 import { managedScope, type TokenListFilter } from './token-list-filter.js';
 import { connectionOf, COUNT_COMPLEXITY, encodeKeysetCursor, pageArguments, pageComplexity, PAGE_SIZE, type ConnectionShape } from '../common/keyset-page.js';

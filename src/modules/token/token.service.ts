@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { Clock } from '../../clock.js';
 import type { Principal } from '../../auth/principal.js';
 import { afterCommit as afterCommitHook, inTransaction } from '../../db/transaction.js';
-import { BadUserInputError, ConflictError, NotFoundError, ValidationError } from '../common/errors.js';
+import { BadUserInputError, ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import { MembershipRepository } from '../team/membership.repository.js';
 import { UserRepository } from '../user/user.repository.js';
 import { Token } from './token.entity.js';
@@ -115,7 +115,7 @@ export class TokenService {
     if (fields.permissions) assertContained(fields.permissions, await updateBounds(this.lookups, principal, token));
     if (principal.authMethod === 'API_TOKEN') {
       const problems = narrowingProblems(token, fields);
-      if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+      if (problems.length > 0) throw ValidationError.of(problems);
     }
 
     let changed: boolean;

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.js';
-import { BadUserInputError } from '../common/errors.js';
+import { BadUserInputError } from '../../errors/errors.js';
 import {
   MAX_PERIOD_DAYS,
   MAX_TOP_ENDPOINTS,

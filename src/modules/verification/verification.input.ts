@@ -1,5 +1,5 @@
 import { isValidPermission } from '../../auth/permissions.js';
-import { ValidationError, type FieldProblem } from '../common/errors.js';
+import { ValidationError, type FieldProblem } from '../../errors/errors.js';
 import { sanitizeText, unstorableText, unstorableTextMessage } from '../../text.js';
 import { parseAddress } from './restrictions.js';
 import { isUuid } from '../../global-id.js';
@@ -80,7 +80,7 @@ export function validateVerifyInput(input: Record<string, unknown>): VerifyInput
     method: metadata('method'),
     userAgent: metadata('userAgent'),
   };
-  if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+  if (problems.length > 0) throw ValidationError.of(problems);
   return request;
 }
 
@@ -102,7 +102,7 @@ export function validateUsageReport(input: Record<string, unknown>, path: string
   ) {
     problems.push({ path: [...path, 'responseTimeMs'], message: 'responseTimeMs must be a number of milliseconds, 0 or more' });
   }
-  if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+  if (problems.length > 0) throw ValidationError.of(problems);
   return {
     verificationId: (verificationId as string).toLowerCase(),
     statusCode: statusCode as number,

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.js';
-import { BadUserInputError, NotFoundError, ValidationError } from '../common/errors.js';
+import { BadUserInputError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import { OUTCOMES } from './verification.js';
 import { viewOf, type TokenVerificationView } from './verification-view.js';
 import { METADATA_LIMITS, validateUsageReport, validateVerifyInput } from './verification.input.js';
