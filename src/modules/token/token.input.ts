@@ -1,6 +1,6 @@
-import ipaddr from 'ipaddr.js';
 import { isValidPermission } from '../../auth/permissions.js';
 import { ValidationError, type FieldProblem } from '../common/errors.js';
+import { normalizeRange } from '../common/ip-ranges.js';
 import { DAYS_OF_WEEK, type DayOfWeek, type TimeRestrictions, type UsageLimits } from './token.entity.js';
 
 /**
@@ -127,7 +127,7 @@ export function validateTokenFields(
     }
     const normalized: string[] = [];
     input.ipRestrictions.forEach((entry, index) => {
-      const value = normalizeIpOrCidr(entry);
+      const value = normalizeRange(entry);
       if (value === null) {
         report(['ipRestrictions', String(index)], `'${entry}' is not an IPv4/IPv6 address or CIDR range`);
       } else {
@@ -292,19 +292,4 @@ function isTimeZone(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A strict IPv4/IPv6 address or CIDR, normalised (lowercase, compressed IPv6); null if invalid. */
-export function normalizeIpOrCidr(entry: string): string | null {
-  const value = entry.trim();
-  const [address, prefixLength, extra] = value.split('/');
-  if (extra !== undefined || !address) return null;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  if (ipaddr.IPv4.isValidFourPartDecimal(address)) parsed = ipaddr.IPv4.parse(address);
-  else if (ipaddr.IPv6.isValid(address)) parsed = ipaddr.IPv6.parse(address);
-  else return null;
-  if (prefixLength === undefined) return parsed.toString();
-  const bits = parsed.kind() === 'ipv4' ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefixLength) || Number(prefixLength) > bits) return null;
-  return `${parsed.toString()}/${Number(prefixLength)}`;
 }

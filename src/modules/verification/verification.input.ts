@@ -1,7 +1,7 @@
 import { isValidPermission } from '../../auth/permissions.js';
 import { ValidationError, type FieldProblem } from '../common/errors.js';
 import { sanitizeText, unstorableText, unstorableTextMessage } from '../../text.js';
-import { parseAddress } from './restrictions.js';
+import { parseAddress } from '../common/ip-ranges.js';
 import { isUuid } from '../../global-id.js';
 import type { VerificationRequest } from './verification.js';
 import type { UsageReport } from '../usage/usage-recorder.js';
