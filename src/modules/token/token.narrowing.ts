@@ -1,7 +1,8 @@
 import type { FieldProblem } from '../common/errors.js';
 import { parseRange, rangeWithin } from '../common/ip-ranges.js';
 import type { TimeRestrictions, Token } from './token.entity.js';
-import type { TokenFields } from './token.input.js';
+import type { TokenFields } from './token-fields.js';
+import { USAGE_LIMIT_FIELDS } from './usage-limits.js';
 import { grants } from '../../auth/permissions.js';
 
 /**
@@ -45,7 +46,7 @@ export function narrowingProblems(token: Token, fields: TokenFields): FieldProbl
 
   if (fields.usageLimits !== undefined && token.usageLimits !== null) {
     const next = fields.usageLimits;
-    for (const limit of ['requestsPerMinute', 'requestsPerHour', 'requestsPerDay', 'maxTotalRequests'] as const) {
+    for (const limit of USAGE_LIMIT_FIELDS) {
       const current = token.usageLimits[limit];
       if (current === null) continue;
       const proposed: number | null = next ? next[limit] : null;

@@ -9,7 +9,7 @@ import { TeamMember } from '../team/team-member.entity.js';
 import { User } from '../user/user.entity.js';
 import type { TokenSnapshot } from './token-snapshot.js';
 import { Token } from './token.entity.js';
-import { LIMITS, validateTokenFields, type TokenFields, type TokenFieldsInput } from './token.input.js';
+import { LIMITS, validateTokenFields, type TokenFields, type TokenFieldsInput } from './token-fields.js';
 import { narrowingProblems } from './token.narrowing.js';
 import {
   TokenRepository,
