@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from './actor.js';
 import type { AuditAction } from './audit-event.entity.js';
 import { sanitizeText } from '../../text.js';
+import { METADATA_LIMITS } from '../common/request-metadata.js';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -37,8 +38,8 @@ export async function writeAudit(tx: EntityManager, actor: Actor, at: Date, entr
       entry.tokenId ?? null,
       entry.ownerId ?? null,
       entry.teamId ?? null,
-      sanitizeText(actor.clientIp, 64),
-      sanitizeText(actor.userAgent, 512),
+      sanitizeText(actor.clientIp, METADATA_LIMITS.clientIp),
+      sanitizeText(actor.userAgent, METADATA_LIMITS.userAgent),
       JSON.stringify(entry.changes ?? {}),
     ]),
     'run',

@@ -1,5 +1,5 @@
 import type { Token } from './token.entity.js';
-import type { TokenFields } from './token.input.js';
+import type { TokenFields } from './token-fields.js';
 
 /** A token as the target of an audit event, with whose it is (who may read the event). */
 export function auditTarget(token: { id: string; ownerId: string; teamId: string | null }) {

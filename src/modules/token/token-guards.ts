@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ConflictError, ValidationError } from '../../errors/errors.js';
-import { LIMITS } from './token.input.js';
+import { LIMITS } from './token-fields.js';
 import type { Token } from './token.entity.js';
 import type { TokenRepository } from './token.repository.js';
 

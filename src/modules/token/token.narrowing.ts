@@ -1,7 +1,8 @@
-import ipaddr from 'ipaddr.js';
 import type { FieldProblem } from '../../errors/errors.js';
+import { parseRange, rangeWithin } from '../common/ip-ranges.js';
 import type { TimeRestrictions, Token } from './token.entity.js';
-import type { TokenFields } from './token.input.js';
+import type { TokenFields } from './token-fields.js';
+import { USAGE_LIMIT_FIELDS } from './usage-limits.js';
 import { grants } from '../../auth/permissions.js';
 
 /**
@@ -27,7 +28,7 @@ export function narrowingProblems(token: Token, fields: TokenFields): FieldProbl
   if (fields.ipRestrictions && token.ipRestrictions.length > 0) {
     if (fields.ipRestrictions.length === 0) widen(['ipRestrictions'], 'removing the IP restrictions');
     fields.ipRestrictions.forEach((entry, index) => {
-      if (!token.ipRestrictions.some((current) => rangeWithin(entry, current))) {
+      if (!token.ipRestrictions.some((current) => withinRange(entry, current))) {
         widen(['ipRestrictions', String(index)], `'${entry}' is not inside the current ranges`);
       }
     });
@@ -45,7 +46,7 @@ export function narrowingProblems(token: Token, fields: TokenFields): FieldProbl
 
   if (fields.usageLimits !== undefined && token.usageLimits !== null) {
     const next = fields.usageLimits;
-    for (const limit of ['requestsPerMinute', 'requestsPerHour', 'requestsPerDay', 'maxTotalRequests'] as const) {
+    for (const limit of USAGE_LIMIT_FIELDS) {
       const current = token.usageLimits[limit];
       if (current === null) continue;
       const proposed: number | null = next ? next[limit] : null;
@@ -59,20 +60,11 @@ export function narrowingProblems(token: Token, fields: TokenFields): FieldProbl
   return problems;
 }
 
-function rangeWithin(entry: string, container: string): boolean {
-  try {
-    const [address, bits] = parseRange(entry);
-    const [outer, outerBits] = parseRange(container);
-    return address.kind() === outer.kind() && bits >= outerBits && address.match(outer, outerBits);
-  } catch {
-    return false;
-  }
-}
-
-function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
-  if (entry.includes('/')) return ipaddr.parseCIDR(entry);
-  const address = ipaddr.parse(entry);
-  return [address, address.kind() === 'ipv4' ? 32 : 128];
+/** Unparseable text on either side is never within: the check fails closed. */
+function withinRange(entry: string, container: string): boolean {
+  const inner = parseRange(entry);
+  const outer = parseRange(container);
+  return inner !== null && outer !== null && rangeWithin(inner, outer);
 }
 
 /** Conservative: the same zone, days a subset, and the same or a narrower same-day window. */

@@ -7,7 +7,7 @@ import { BadUserInputError, ConflictError, NotFoundError, ValidationError } from
 import { MembershipRepository } from '../team/membership.repository.js';
 import { UserRepository } from '../user/user.repository.js';
 import { Token } from './token.entity.js';
-import { validateTokenFields, type TokenFieldsInput } from './token.input.js';
+import { validateTokenFields, type TokenFieldsInput } from './token-fields.js';
 import { narrowingProblems } from './token.narrowing.js';
 import { TokenRepository, type ClampedToken } from './token.repository.js';
 import type { TokenListFilter } from './token-list-filter.js';

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { parseAddress, parseRange, rangeContains, type IpRange } from '../common/ip-ranges.js';
 import { DAYS_OF_WEEK, type DayOfWeek, type TimeRestrictions } from '../token/token.entity.js';
 
 /**
@@ -6,50 +6,10 @@ import { DAYS_OF_WEEK, type DayOfWeek, type TimeRestrictions } from '../token/to
  * closed: an address that cannot be parsed is outside every range.
  */
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+// Every verification of an IP-restricted token reads its ranges again; most tokens share few.
+const rangeCache = new Map<string, IpRange | null>();
 
-/** IPv4-mapped IPv6 (::ffff:1.2.3.4) is the IPv4 address it carries. */
-function canonical(address: Address): Address {
-  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
-    ? (address as ipaddr.IPv6).toIPv4Address()
-    : address;
-}
-
-/** An address as written, without turning IPv4-mapped IPv6 into IPv4. */
-function parseWritten(value: string | null | undefined): Address | null {
-  if (!value) return null;
-  const trimmed = value.trim().replace(/^\[(.*)\]$/, '$1'); // "[::1]" as written in URLs
-  const zoneless = trimmed.split('%')[0]!; // fe80::1%eth0
-  if (ipaddr.IPv4.isValidFourPartDecimal(zoneless)) return ipaddr.IPv4.parse(zoneless);
-  if (ipaddr.IPv6.isValid(zoneless)) return ipaddr.IPv6.parse(zoneless);
-  return null;
-}
-
-export function parseAddress(value: string | null | undefined): Address | null {
-  const address = parseWritten(value);
-  return address && canonical(address);
-}
-
-interface Range {
-  address: Address;
-  bits: number;
-}
-
-function parseRange(entry: string): Range | null {
-  const [addressPart, bitsPart] = entry.split('/');
-  const written = parseWritten(addressPart);
-  if (!written) return null;
-  const bits = bitsPart === undefined ? (written.kind() === 'ipv4' ? 32 : 128) : Number(bitsPart);
-  // ::ffff:10.0.0.0/104 is the IPv4 range 10.0.0.0/8, and clients are compared as IPv4.
-  if (written.kind() === 'ipv6' && (written as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
-    return { address: (written as ipaddr.IPv6).toIPv4Address(), bits: bits - 96 };
-  }
-  return { address: written, bits };
-}
-
-const rangeCache = new Map<string, Range | null>();
-
-function rangeOf(entry: string): Range | null {
+function rangeOf(entry: string): IpRange | null {
   let range = rangeCache.get(entry);
   if (range === undefined) {
     range = parseRange(entry);
@@ -65,7 +25,7 @@ export function ipAllowed(ranges: readonly string[], clientIp: string | null | u
   if (!client) return false;
   return ranges.some((entry) => {
     const range = rangeOf(entry);
-    return range !== null && range.address.kind() === client.kind() && client.match(range.address, range.bits);
+    return range !== null && rangeContains(range, client);
   });
 }
 

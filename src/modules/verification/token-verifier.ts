@@ -13,7 +13,7 @@ import type { VerificationCache } from './verification-cache.js';
 import type { Outcome, Verification, VerificationRequest } from './verification.js';
 import { sanitizeText } from '../../text.js';
 import { isDatabaseUnavailable } from '../../db/availability.js';
-import { METADATA_LIMITS } from './verification.input.js';
+import { METADATA_LIMITS } from '../common/request-metadata.js';
 
 export interface TokenVerifierDependencies {
   orm: MikroORM;
@@ -248,7 +248,7 @@ function usageEvent(
     // Cleaned here too: API tokens calling Keymint itself reach this with what their request said.
     endpoint: sanitizeText(request.endpoint, METADATA_LIMITS.endpoint),
     method: sanitizeText(request.method, METADATA_LIMITS.method),
-    clientIp: sanitizeText(request.clientIp, 64),
+    clientIp: sanitizeText(request.clientIp, METADATA_LIMITS.clientIp),
     userAgent: sanitizeText(request.userAgent, METADATA_LIMITS.userAgent),
     outcome,
     blocked: outcome !== 'VALID',

@@ -1,8 +1,9 @@
 import { isValidPermission } from '../../auth/permissions.js';
 import { ValidationError, type FieldProblem } from '../../errors/errors.js';
 import { sanitizeText, unstorableText, unstorableTextMessage } from '../../text.js';
-import { parseAddress } from './restrictions.js';
+import { parseAddress } from '../common/ip-ranges.js';
 import { isUuid } from '../../global-id.js';
+import { METADATA_LIMITS } from '../common/request-metadata.js';
 import type { VerificationRequest } from './verification.js';
 import type { UsageReport } from '../usage/pending-usage.js';
 
@@ -18,8 +19,7 @@ export interface VerifyInput extends VerificationRequest {
   token: string;
 }
 
-const TEXT_LIMITS = { serverId: 128, clientIp: 64, token: 512 } as const;
-export const METADATA_LIMITS = { endpoint: 512, method: 16, userAgent: 512 } as const;
+const TEXT_LIMITS = { serverId: 128, clientIp: METADATA_LIMITS.clientIp, token: 512 } as const;
 
 export function validateVerifyInput(input: Record<string, unknown>): VerifyInput {
   const problems: FieldProblem[] = [];
@@ -43,7 +43,7 @@ export function validateVerifyInput(input: Record<string, unknown>): VerifyInput
     }
     return value;
   };
-  const metadata = (field: keyof typeof METADATA_LIMITS): string | null => {
+  const metadata = (field: 'endpoint' | 'method' | 'userAgent'): string | null => {
     const value = input[field];
     if (value === undefined || value === null) return null;
     if (typeof value !== 'string') {

@@ -2,7 +2,8 @@ import { builder } from '../../builder.js';
 import { BadUserInputError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import { OUTCOMES } from './verification.js';
 import { viewOf, type TokenVerificationView } from './verification-view.js';
-import { METADATA_LIMITS, validateUsageReport, validateVerifyInput } from './verification.input.js';
+import { METADATA_LIMITS } from '../common/request-metadata.js';
+import { validateUsageReport, validateVerifyInput } from './verification.input.js';
 import { SANITIZED_TEXT } from '../../graphql/text-input.plugin.js';
 
 export const VerificationOutcomeEnum = builder.enumType('VerificationOutcome', {
