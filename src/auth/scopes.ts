@@ -110,6 +110,13 @@ export function scopeLoaders(principal: Principal | null, port: AuthorizationPor
   };
 }
 
+const VERIFIER_REQUIRED = "Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)";
+
+/** The `verifier` scope for the REST routes of resource servers: the same rule, the same refusal. */
+export function requireVerifier(principal: Principal): void {
+  if (!mayVerifyTokens(principal)) throw new ForbiddenError(VERIFIER_REQUIRED);
+}
+
 /**
  * One mapping from a failed scope to what the caller sees: no credentials is UNAUTHENTICATED,
  * a missing management permission is FORBIDDEN, and an object the caller may not see is
@@ -132,9 +139,7 @@ export function authorizationError(principal: Principal | null, authFailure: Aut
       `This API token may not do this: its own permissions must include '${String(failed.get('tokenPermission'))}'`,
     );
   }
-  if (failed.has('verifier')) {
-    return new ForbiddenError("Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
-  }
+  if (failed.has('verifier')) return new ForbiddenError(VERIFIER_REQUIRED);
   // Then objects the caller may not see: exactly as if they did not exist.
   if (failed.has('teamMember')) return new NotFoundError('Team not found');
   if (failed.has('tokenVisible')) return new NotFoundError('Token not found');

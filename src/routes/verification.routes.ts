@@ -3,8 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RequestAuthenticator } from '../request/authenticate.js';
-import { mayVerifyTokens, type Principal } from '../auth/principal.js';
-import { ForbiddenError, UnauthenticatedError } from '../errors/errors.js';
+import type { Principal } from '../auth/principal.js';
+import { requireVerifier } from '../auth/scopes.js';
+import { UnauthenticatedError } from '../errors/errors.js';
 import type { UsageReports } from '../modules/usage/usage-reports.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import { viewOf } from '../modules/verification/verification-view.js';
@@ -42,9 +43,7 @@ export function verificationRoutes(deps: VerificationRouteDependencies) {
     const facts = { ...factsOf(req, deps.config.trustProxyHops), cookie: null };
     const { principal, failure } = await deps.authenticator.authenticate(facts, deps.em);
     if (!principal) throw new UnauthenticatedError(failure);
-    if (!mayVerifyTokens(principal)) {
-      throw new ForbiddenError("Verifying tokens needs the 'tokens.verify' permission (an API token must name it in its own list)");
-    }
+    requireVerifier(principal);
     return principal;
   };
 

@@ -1,3 +1,4 @@
+import { generateSecret } from '../../src/modules/token/token.secret.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,7 +148,8 @@ describe('an unexpected failure', () => {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/leaks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': 'rest-req-9' },
-        body: JSON.stringify({ tokens: ['km_anything'] }),
+        // A well-formed secret: only that makes the report reach the database (and the broken fork).
+        body: JSON.stringify({ tokens: [generateSecret('km').secret] }),
       });
       expect(response.status).toBe(500);
       expect(await response.json()).toEqual({ error: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.', requestId: 'rest-req-9' });
