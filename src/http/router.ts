@@ -1,13 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { RequestAuthenticator } from '../request/authenticate.js';
 import type { SigningKeys } from '../modules/exchange/signing-keys.js';
-import type { UsageReports } from '../modules/usage/usage-reports.js';
-import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import { leakRoutes, type LeakRouteDependencies } from '../routes/leak.routes.js';
-import { verificationRoutes } from '../routes/verification.routes.js';
+import { verificationRoutes, type VerificationRouteDependencies } from '../routes/verification.routes.js';
 import { sendJson } from './json-response.js';
 import { plainRoute } from './plain-http.js';
 
@@ -16,14 +10,7 @@ export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 /** "METHOD /path" to its handler. */
 export type PlainRoutes = Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>;
 
-export interface PlainRouteDependencies {
-  config: Config;
-  logger: Logger;
-  authenticator: RequestAuthenticator;
-  verifier: TokenVerifier;
-  usageReports: UsageReports;
-  /** A fresh entity manager, for the routes' few lookups. */
-  em: () => EntityManager;
+export interface PlainRouteDependencies extends VerificationRouteDependencies {
   reportLeaks: LeakRouteDependencies['report'];
   signingKeys: SigningKeys;
 }
@@ -35,7 +22,7 @@ export interface PlainRouteDependencies {
 export function plainRoutes(deps: PlainRouteDependencies): PlainRoutes {
   const { config, logger } = deps;
   return {
-    ...verificationRoutes({ config, logger, authenticator: deps.authenticator, verifier: deps.verifier, usageReports: deps.usageReports, em: deps.em }),
+    ...verificationRoutes(deps),
     ...leakRoutes({ config, logger, report: deps.reportLeaks }),
     'GET /.well-known/jwks.json': plainRoute(logger, async (_req, res) =>
       sendJson(res, 200, await deps.signingKeys.jwks(), { 'cache-control': 'public, max-age=60' }),

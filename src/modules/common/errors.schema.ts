@@ -26,26 +26,14 @@ builder.objectType(ValidationError, {
   }),
 });
 
-builder.objectType(NotFoundError, {
-  name: 'NotFoundError',
-  description: 'The object does not exist, or is not visible to the caller: the two look the same.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NotFoundError,
-});
+/** A member of result unions with nothing more to say than its message. */
+function plainErrorType(type: typeof NotFoundError | typeof ConflictError | typeof ForbiddenError, description: string) {
+  builder.objectType(type, { name: type.name, description, interfaces: [ErrorInterface], isTypeOf: (value) => value instanceof type });
+}
 
-builder.objectType(ConflictError, {
-  name: 'ConflictError',
-  description: 'The change collides with existing state, e.g. an active token with the same name.',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ConflictError,
-});
-
-builder.objectType(ForbiddenError, {
-  name: 'ForbiddenError',
-  description: 'The caller is authenticated but may not do this (e.g. an API token without the permission).',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ForbiddenError,
-});
+plainErrorType(NotFoundError, 'The object does not exist, or is not visible to the caller: the two look the same.');
+plainErrorType(ConflictError, 'The change collides with existing state, e.g. an active token with the same name.');
+plainErrorType(ForbiddenError, 'The caller is authenticated but may not do this (e.g. an API token without the permission).');
 
 builder.objectType(RateLimitedError, {
   name: 'RateLimitedError',
