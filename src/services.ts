@@ -11,7 +11,7 @@ import type { TokenRevocation } from './modules/token/token-revocation.js';
 /**
  * The services that act for someone, built for one unit of work (a request, a leak report): the
  * one place where they are constructed. The long-lived services (verifier, usage recorder, event
- * bus, signing keys) are built once, in the composition root (app.ts), which hands this factory
+ * bus, signing keys) are built once, in the composition root (composition.ts), which hands this factory
  * what they share.
  */
 export interface ActingServices {

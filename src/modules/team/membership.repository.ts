@@ -3,9 +3,13 @@ import type { TeamRole } from '../../auth/principal.js';
 import { TeamMember } from './team-member.entity.js';
 
 /**
- * The one owner of `team_members`. A user's role in a team is decided here, and in one way: the
- * role of a membership of a live team. Memberships of a deleted team still exist (its history
- * stays readable to its members) but grant nothing.
+ * The one owner of `team_members`, with the two readings of a membership, each named for what it
+ * decides:
+ * - `roleIn`: what a role grants from now on (minting in a team, a token's bounds at verification):
+ *   only a membership of a live team counts. A deleted team grants nothing.
+ * - `membershipsOf`: what the caller may read and manage of what already exists (the scopes, by
+ *   way of the request's loader): a deleted team's members keep seeing its revoked tokens and its
+ *   history, and its owners keep managing them (there is nothing left to change but nothing hidden).
  */
 export class MembershipRepository {
   constructor(private readonly em: EntityManager) {}

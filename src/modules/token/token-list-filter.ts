@@ -1,5 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/postgresql';
 import { escapeLike } from '../common/like.js';
+import { emailMatch } from '../user/user.repository.js';
 import type { ManagedTokens } from '../../auth/reach.js';
 import type { Token } from './token.entity.js';
 
@@ -23,7 +24,7 @@ export function tokenListWhere(filter: TokenListFilter): { $and: FilterQuery<Tok
   if (filter.ownerId) and.push({ owner: filter.ownerId });
   if (filter.teamId) and.push({ team: filter.teamId });
   if (filter.ownerEmail) {
-    and.push({ owner: { email: { $ilike: escapeLike(filter.ownerEmail) } } });
+    and.push({ owner: { email: emailMatch(filter.ownerEmail) } });
   }
   if (filter.lineageOf) {
     and.push({ $or: [{ id: filter.lineageOf }, { ancestorIds: { $contains: [filter.lineageOf] } }] });

@@ -58,7 +58,7 @@ builder.queryField('adminTokens', (t) =>
     authScopes: { authenticated: true, admin: true },
     resolve: (_root, args, ctx, info) => {
       const scope = {
-        ...(args.userEmail ? { ownerEmail: args.userEmail.trim() } : {}),
+        ...(args.userEmail ? { ownerEmail: args.userEmail } : {}),
         // A team id that cannot be one matches no team.
         ...(args.teamId ? { teamId: parseGlobalId('Team', args.teamId) ?? '00000000-0000-0000-0000-000000000000' } : {}),
       };

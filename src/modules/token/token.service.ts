@@ -212,11 +212,6 @@ export class TokenService {
     return { token, secret };
   }
 
-  /** The prefix this instance's secrets start with (`km` in `km_...`). */
-  get secretPrefix(): string {
-    return this.settings.prefix;
-  }
-
   list(filter: TokenListFilter, first: number, after: KeysetCursor | null) {
     return this.repository.page(filter, first, after);
   }

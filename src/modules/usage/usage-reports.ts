@@ -17,10 +17,13 @@ export class UsageReports {
 
   /** Applies each report whose verification is known (at the next flush). Returns the unknown ids. */
   async report(reports: UsageReport[]): Promise<{ unknown: string[] }> {
-    const written = await this.writtenIds(reports.map((r) => r.verificationId).filter((id) => !this.recorder.isWaiting(id)));
+    // Which are waiting is read once, before the query: an event whose flush ends while the query
+    // runs is no longer waiting afterwards, and was not asked about, yet it is known.
+    const waiting = new Set(reports.map((r) => r.verificationId).filter((id) => this.recorder.isWaiting(id)));
+    const written = await this.writtenIds(reports.map((r) => r.verificationId).filter((id) => !waiting.has(id)));
     const unknown: string[] = [];
     for (const report of reports) {
-      if (this.recorder.isWaiting(report.verificationId) || written.has(report.verificationId)) this.recorder.report(report);
+      if (waiting.has(report.verificationId) || written.has(report.verificationId)) this.recorder.report(report);
       else unknown.push(report.verificationId);
     }
     return { unknown };

@@ -2,6 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { escapeLike } from '../common/like.js';
 import { User } from './user.entity.js';
 
+/**
+ * How an email given by a caller matches the users table: trimmed, case-insensitive, literally (no
+ * wildcards). One rule for every lookup by email, and for lists filtered by their owner's email.
+ */
+export function emailMatch(email: string) {
+  return { $ilike: escapeLike(email.trim()) };
+}
+
 /** Named queries over users. */
 export class UserRepository {
   constructor(private readonly em: EntityManager) {}
@@ -12,7 +20,7 @@ export class UserRepository {
    * needs one person takes the first; offboarding takes them all.
    */
   byEmail(email: string): Promise<User[]> {
-    return this.em.find(User, { email: { $ilike: escapeLike(email.trim()) } }, { orderBy: { updatedAt: 'desc', id: 'asc' } });
+    return this.em.find(User, { email: emailMatch(email) }, { orderBy: { updatedAt: 'desc', id: 'asc' } });
   }
 
   byId(id: string): Promise<User | null> {

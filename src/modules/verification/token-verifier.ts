@@ -53,10 +53,6 @@ export class TokenVerifier {
     this.quotas = new TokenRepository(deps.orm.em);
   }
 
-  /** Where this verifier records uses; resource servers report outcomes to the same place. */
-  get usage(): UsageRecorder {
-    return this.deps.usage;
-  }
 
   async verify(secret: string, request: VerificationRequest = {}): Promise<Verification> {
     if (!hasValidChecksum(this.deps.tokenPrefix, secret)) {
