@@ -17,6 +17,7 @@ import { TokenExchange } from './modules/exchange/token-exchange.js';
 import { LeakReports } from './modules/token/leak-reports.js';
 import type { TokenEvent } from './modules/token/token-events.js';
 import { UsageRecorder } from './modules/usage/usage-recorder.js';
+import { UserService } from './modules/user/user.service.js';
 import { UsageReports } from './modules/usage/usage-reports.js';
 import { RateLimits } from './modules/verification/rate-limits.js';
 import { TokenVerifier } from './modules/verification/token-verifier.js';
@@ -101,6 +102,8 @@ export function composeServices(deps: AppDependencies): Services {
     tokenPrefix: config.tokens.prefix,
     serverId: config.serverId,
     clock,
+    // New claims change what the user's tokens may do: their cached verifications go.
+    users: (em) => new UserService(em, (userId) => verifier.forgetOwner(userId)),
   });
   // The services that act for someone, built per request (or per leak report) by one factory.
   const services = actingServices({ config, clock, tokenEvents });

@@ -6,7 +6,7 @@ import type { Actor } from './modules/audit/actor.js';
 import { TeamService } from './modules/team/team.service.js';
 import type { TokenEventSink } from './modules/token/token-events.js';
 import { TokenService } from './modules/token/token.service.js';
-import type { TokenRevocation } from './modules/token/token-revocation.js';
+import { TokenRevocation } from './modules/token/token-revocation.js';
 
 /**
  * The services that act for someone, built for one unit of work (a request, a leak report): the
@@ -33,7 +33,8 @@ export type ActingServiceFactory = (em: EntityManager, actor: Actor) => ActingSe
 
 export function actingServices(deps: ActingServiceDependencies): ActingServiceFactory {
   return (em, actor) => {
-    const tokens = new TokenService({ em, clock: deps.clock, settings: deps.config.tokens, actor, events: deps.tokenEvents });
-    return { tokens, revocations: tokens.revocation, teams: new TeamService(em, deps.clock, tokens.revocation, actor), audit: new AuditTrail(em) };
+    const revocations = new TokenRevocation(em, deps.clock, actor, deps.tokenEvents);
+    const tokens = new TokenService({ em, clock: deps.clock, settings: deps.config.tokens, actor, events: deps.tokenEvents, revocation: revocations });
+    return { tokens, revocations, teams: new TeamService(em, deps.clock, revocations, actor), audit: new AuditTrail(em) };
   };
 }

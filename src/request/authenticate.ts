@@ -5,7 +5,7 @@ import { AuthenticationError } from '../auth/authentication-error.js';
 import type { SessionVerifier } from '../auth/session-verifier.js';
 import type { AuthenticationFailure } from '../errors/errors.js';
 import { looksLikeSecret } from '../modules/token/token.secret.js';
-import { UserService } from '../modules/user/user.service.js';
+import type { UserService } from '../modules/user/user.service.js';
 import type { TokenVerifier } from '../modules/verification/token-verifier.js';
 import type { Outcome } from '../modules/verification/verification.js';
 
@@ -30,6 +30,8 @@ export interface RequestAuthenticatorOptions {
   /** Keymint's own server id: an API token bound to another server cannot call Keymint. */
   serverId: string;
   clock: Clock;
+  /** The user service over a request's entity manager: keeps users in step with session claims. */
+  users: (em: EntityManager) => UserService;
 }
 
 const REFUSALS: Record<Exclude<Outcome, 'VALID'>, string> = {
@@ -76,11 +78,7 @@ export class RequestAuthenticator {
       throw new AuthenticationError('Session tokens are not accepted: no session verification is configured');
     }
     const claims = await this.options.sessionVerifier.verify(jwt);
-    const tokens = this.options.tokenVerifier;
-    const user = await new UserService(em(), (userId) => tokens.forgetOwner(userId)).syncFromClaims(
-      claims,
-      this.options.clock(),
-    );
+    const user = await this.options.users(em()).syncFromClaims(claims, this.options.clock());
     return { authMethod: 'SESSION', user, token: null };
   }
 

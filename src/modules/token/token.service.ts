@@ -14,7 +14,7 @@ import type { TokenListFilter } from './token-list-filter.js';
 import { assertContained, planMint, updateBounds, type GrantLookups } from './token-grants.js';
 import { auditTarget, auditTargetOf, diff, mintedFields } from './token-audit.js';
 import { assertChangeable, assertParentStillAllows, nameConflictOr, revocationReason } from './token-guards.js';
-import { DEFAULT_REVOKE_REASON, TokenRevocation } from './token-revocation.js';
+import { DEFAULT_REVOKE_REASON, type TokenRevocation } from './token-revocation.js';
 import { generateSecret } from './token.secret.js';
 import type { TokenEventSink } from './token-events.js';
 import type { KeysetCursor } from '../common/keyset-page.js';
@@ -43,7 +43,9 @@ export interface TokenServiceDependencies {
   /** Who acts: recorded in the audit trail and as revokedBy. */
   actor: Actor;
   /** Told, after commit, about every token that must stop verifying as it was. */
-  events?: TokenEventSink;
+  events: TokenEventSink;
+  /** Revocations of one token or many, for the same actor. */
+  revocation: TokenRevocation;
 }
 
 export class TokenService {
@@ -54,18 +56,18 @@ export class TokenService {
   private readonly events: TokenEventSink;
   private readonly repository: TokenRepository;
   private readonly lookups: GrantLookups;
-  /** Revocations of many tokens at once (also what TeamService and leak reports use). */
-  readonly revocation: TokenRevocation;
+  /** Revocation: this service revokes one token at a time through it. */
+  private readonly revocation: TokenRevocation;
 
   constructor(deps: TokenServiceDependencies) {
     this.em = deps.em;
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.actor = deps.actor;
-    this.events = deps.events ?? (() => {});
+    this.events = deps.events;
     this.repository = new TokenRepository(deps.em);
     this.lookups = { tokens: this.repository, users: new UserRepository(deps.em), memberships: new MembershipRepository(deps.em) };
-    this.revocation = new TokenRevocation(deps.em, deps.clock, deps.actor, this.events);
+    this.revocation = deps.revocation;
   }
 
   /** Creates a token and returns its secret: the only time the secret exists outside the caller. */
