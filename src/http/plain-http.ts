@@ -53,6 +53,11 @@ export function parseJson(body: string): unknown {
   }
 }
 
+/** The path a request asked for, without its query string. */
+export function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!;
+}
+
 export function factsOf(req: IncomingMessage, trustProxyHops: number): RequestFacts {
   const header = (name: string): string | null => {
     const value = req.headers[name];
@@ -63,7 +68,7 @@ export function factsOf(req: IncomingMessage, trustProxyHops: number): RequestFa
     cookie: header('cookie'),
     clientIp: clientIpOf(req.socket.remoteAddress, header('x-forwarded-for'), trustProxyHops),
     method: req.method ?? 'GET',
-    endpoint: (req.url ?? '/').split('?')[0]!,
+    endpoint: pathOf(req),
     userAgent: header('user-agent'),
   };
 }
@@ -85,7 +90,7 @@ export function plainRoute(logger: Logger, handler: PlainHandler) {
       if (res.headersSent) res.destroy();
       else sendError(res, refusal, requestId);
     } finally {
-      logRequest(logger, start, { method: req.method, path: (req.url ?? '/').split('?')[0]!, status: res.statusCode });
+      logRequest(logger, start, { method: req.method, path: pathOf(req), status: res.statusCode });
     }
   };
 }

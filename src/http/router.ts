@@ -3,7 +3,7 @@ import type { SigningKeys } from '../modules/exchange/signing-keys.js';
 import { leakRoutes, type LeakRouteDependencies } from '../routes/leak.routes.js';
 import { verificationRoutes, type VerificationRouteDependencies } from '../routes/verification.routes.js';
 import { sendJson } from './json-response.js';
-import { plainRoute } from './plain-http.js';
+import { pathOf, plainRoute } from './plain-http.js';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -33,7 +33,7 @@ export function plainRoutes(deps: PlainRouteDependencies): PlainRoutes {
 /** The node:http request listener: a plain route when one matches method and path, else yoga. */
 export function dispatch(routes: PlainRoutes, yoga: Listener): Listener {
   return (req, res) => {
-    const route = routes[`${req.method} ${(req.url ?? '/').split('?')[0]}`];
+    const route = routes[`${req.method} ${pathOf(req)}`];
     if (route) void route(req, res);
     else yoga(req, res);
   };

@@ -17,12 +17,11 @@ export class AuditTrail {
     this.events = new AuditRepository(em);
   }
 
+  /** One page, and how to count every match: whose events those are is looked up once for both. */
   async page(reach: AuditReach, filter: AuditFilter, first: number, after: KeysetCursor | null) {
-    return this.events.page(await this.scopeOf(reach), filter, first, after);
-  }
-
-  async count(reach: AuditReach, filter: AuditFilter): Promise<number> {
-    return this.events.count(await this.scopeOf(reach), filter);
+    const scope = await this.scopeOf(reach);
+    const page = await this.events.page(scope, filter, first, after);
+    return { ...page, count: () => this.events.count(scope, filter) };
   }
 
   private async scopeOf(reach: AuditReach): Promise<AuditScope> {

@@ -95,10 +95,8 @@ builder.queryField('auditEvents', (t) =>
         since: f.since,
         until: f.until,
       };
-      const { events, hasNextPage } = await ctx.audit.page(reach, filter, first, after);
-      const connection = connectionOf(events, (event) => encodeKeysetCursor(event.occurredAt, event.id), { hasNextPage, after }, () =>
-        ctx.audit.count(reach, filter),
-      );
+      const { events, hasNextPage, count } = await ctx.audit.page(reach, filter, first, after);
+      const connection = connectionOf(events, (event) => encodeKeysetCursor(event.occurredAt, event.id), { hasNextPage, after }, count);
       return connection as never;
     },
   }),
