@@ -18,6 +18,11 @@ export interface TokenListFilter {
   now: Date;
 }
 
+/** Active at `now`: not revoked, and not past its expiry (Token.status's ACTIVE, as a condition). */
+export function activeAt(now: Date): FilterQuery<Token> {
+  return { revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] };
+}
+
 /** The conditions of a token list, for the repository's page, count and expiring-soon queries. */
 export function tokenListWhere(filter: TokenListFilter): { $and: FilterQuery<Token>[] } {
   const and: FilterQuery<Token>[] = [];
@@ -30,7 +35,7 @@ export function tokenListWhere(filter: TokenListFilter): { $and: FilterQuery<Tok
     and.push({ $or: [{ id: filter.lineageOf }, { ancestorIds: { $contains: [filter.lineageOf] } }] });
   }
   if (!filter.includeInactive) {
-    and.push({ revokedAt: null }, { $or: [{ expiresAt: null }, { expiresAt: { $gt: filter.now } }] });
+    and.push(activeAt(filter.now));
   }
   const search = filter.search?.trim();
   if (search) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { tokenListWhere, type TokenListFilter } from './token-list-filter.js';
+import { activeAt, tokenListWhere, type TokenListFilter } from './token-list-filter.js';
 import type { KeysetCursor } from '../common/keyset-page.js';
 import { MembershipRepository } from '../team/membership.repository.js';
 import { Revocation } from './revocation.entity.js';
@@ -235,7 +235,7 @@ export class TokenRepository {
   async updateIfActive(id: string, now: Date, changes: Partial<Token>): Promise<boolean> {
     const count = await this.em.nativeUpdate(
       Token,
-      { id, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+      { $and: [{ id }, activeAt(now)] },
       { ...changes, updatedAt: now },
     );
     return count > 0;
