@@ -104,7 +104,7 @@ describe('SIGTERM under keep-alive load', () => {
     expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(20);
 
     const sigterm = performance.now();
-    // To the process group, as a container runtime stopping `npm start` would: tsx and the server at once.
+    // To the process group, as a container runtime stopping the service would.
     process.kill(-service!.child.pid!, 'SIGTERM');
     const exit = await within(SHUTDOWN_TIMEOUT_MS + 2_000, 'the service exiting after SIGTERM', service!.exited);
     const exitedAfter = performance.now() - sigterm;

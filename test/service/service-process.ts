@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /**
- * Runs Keymint the way `npm start` and `npm run session` do: `tsx src/server.ts` and
- * `tsx src/auth/session-cli.ts` as child processes, with an environment built from scratch so that
+ * Runs Keymint the way `npm start` does (`node --import tsx src/server.ts`, one process that gets
+ * its signals itself), and the CLIs the same way, as child processes, with an environment built from scratch so that
  * nothing from the developer's shell (DATABASE_URL, AUTH_JWT_SECRET...) leaks into the test.
  */
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
 
 /** Only what node needs to run, plus the variables given. */
 export function serviceEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
@@ -37,9 +36,9 @@ export interface ServiceProcess {
   exit(): Exit | null;
 }
 
-/** Starts `tsx <script>` in its own process group, so that it and tsx's own child can be killed together. */
+/** Starts `node --import tsx <script>` in its own process group, so that the group can be killed together. */
 export function startScript(script: string, env: NodeJS.ProcessEnv, args: string[] = []): ServiceProcess {
-  const child = spawn(TSX, [script, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: PROJECT_ROOT,
     env,
     detached: true,
@@ -113,8 +112,8 @@ export async function waitUntilReady(service: ServiceProcess, baseUrl: string, t
 
 const execFileAsync = promisify(execFile);
 
-/** Runs `tsx <script> ...args` to completion and returns its stdout (what `npm run session` does). */
+/** Runs `node --import tsx <script> ...args` to completion and returns its stdout (as `npm run session` would). */
 export async function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await execFileAsync(TSX, [script, ...args], { cwd: PROJECT_ROOT, env, timeout: 60_000 });
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env, timeout: 60_000 });
   return stdout;
 }
